@@ -1,0 +1,24 @@
+// Contract: assembles the REST API, /metrics and the dashboard into one Router. Each module contributes its routes
+// through a register_*_routes() function (routes_core.cpp, routes_pool.cpp, ...), so this file is the table of
+// contents of the API. docs/openapi.yaml documents every route registered here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tiercel/api/router.hpp"
+#include "tiercel/core/daemon.hpp"
+
+namespace tiercel::api {
+
+struct ApiContext {
+    Daemon& daemon;
+    std::string token;  // the bearer token from [http] token_file
+};
+
+std::shared_ptr<Router> build_router(ApiContext& context);
+
+void register_core_routes(Router& router, ApiContext& context);
+void register_dashboard_routes(Router& router);
+
+}  // namespace tiercel::api

@@ -1,0 +1,30 @@
+// Contract: the `tiercel` command line. run_cli() parses argv with CLI11, runs one subcommand and returns the exit
+// code: 0 ok, 1 the operation failed, 2 usage or config error. Every subcommand has --help; commands that print
+// results accept --json for scripts. Each subcommand lives in its own src/cli/cmd_*.cpp and registers itself via an
+// add_*_command() function declared here.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace tiercel::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// State shared by every subcommand: global flags and the exit code the chosen command sets.
+struct CliContext {
+    std::string config_flag;  // -c/--config
+    int exit_code = kExitOk;
+};
+
+int run_cli(int argc, char** argv);
+
+void add_serve_command(CLI::App& app, CliContext& context);
+void add_check_config_command(CLI::App& app, CliContext& context);
+
+}  // namespace tiercel::cli

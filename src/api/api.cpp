@@ -1,0 +1,17 @@
+#include "tiercel/api/api.hpp"
+
+#include "tiercel/api/auth.hpp"
+
+namespace tiercel::api {
+
+std::shared_ptr<Router> build_router(ApiContext& context) {
+    auto router = std::make_shared<Router>(context.daemon.metrics(), [&context](const Request& request) {
+        return token_matches(context.token, bearer_token(request));
+    });
+    register_core_routes(*router, context);
+    // The dashboard's catch-all "/{asset}" comes last so API routes always win.
+    register_dashboard_routes(*router);
+    return router;
+}
+
+}  // namespace tiercel::api

@@ -1,0 +1,43 @@
+// `tiercel serve`: run the daemon in the foreground.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "tiercel/api/api.hpp"
+#include "tiercel/api/auth.hpp"
+#include "tiercel/api/http_service.hpp"
+#include "tiercel/cli/common.hpp"
+#include "tiercel/core/daemon.hpp"
+#include "tiercel/core/log.hpp"
+
+namespace tiercel::cli {
+namespace {
+
+int serve(Config config) {
+    if (auto level = log::parse_level(config.log_level))
+        log::set_threshold(*level);
+    auto token = api::load_or_create_token(config.token_path());
+    if (!token)
+        return report_error("API token", token.error());
+    Daemon daemon(std::move(config));
+    api::ApiContext api_context{daemon, *token};
+    daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
+    return daemon.run();
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, CliContext& context) {
+    CLI::App* command = app.add_subcommand(
+        "serve", "Run the daemon in the foreground: HTTP API and dashboard, and every configured service.");
+    command->footer("Under systemd (Type=notify) it reports READY=1 once serving. SIGTERM or SIGINT stop it\n"
+                    "gracefully within shutdown_timeout; SIGHUP reloads the config file.");
+    command->callback([&context] {
+        auto config = load_config_or_report(context);
+        if (!config)
+            return;
+        context.exit_code = serve(std::move(*config));
+    });
+}
+
+}  // namespace tiercel::cli
