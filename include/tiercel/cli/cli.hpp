@@ -26,5 +26,6 @@ int run_cli(int argc, char** argv);
 
 void add_serve_command(CLI::App& app, CliContext& context);
 void add_check_config_command(CLI::App& app, CliContext& context);
+void add_pool_command(CLI::App& app, CliContext& context);
 
 }  // namespace tiercel::cli

@@ -72,6 +72,7 @@ public:
     const T* operator->() const { return &value(); }
 
     const Error& error() const { return std::get<1>(state_); }
+    T value_or(T fallback) const { return ok() ? value() : std::move(fallback); }
 
 private:
     std::variant<T, Error> state_;

@@ -1,0 +1,15 @@
+// Contract: the JSON shapes of pool status, objects and placement explanations, shared by `--json` CLI output and
+// the REST API so scripts see one schema (docs/openapi.yaml).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "tiercel/pool/pool.hpp"
+
+namespace tiercel::pool {
+
+nlohmann::json to_json(const PoolStatus& status);
+nlohmann::json to_json(const ObjectInfo& object);
+nlohmann::json to_json(const Placement& placement);
+
+}  // namespace tiercel::pool

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this): install dependencies, build with warnings as
+# errors, run every ctest label (unit, integration, e2e), then build the unit and integration tests again with
+# ASan+UBSan and run them. Needs root (loop mounts, fanotify, FUSE, package install). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=$(nproc)
+export CCACHE_DIR=${CCACHE_DIR:-/root/.cache/ccache}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERCEL_WERROR=ON >/dev/null
+ninja -C build -j "$jobs"
+
+step "build (ASan+UBSan, tests only)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIERCEL_WERROR=ON \
+  -DTIERCEL_SANITIZE=address,undefined -DTIERCEL_BUILD_BENCH=OFF >/dev/null
+ninja -C build-asan -j "$jobs" tiercel tiercel_unit_tests
+
+step "tests under ASan+UBSan (unit, integration)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest -L 'unit|integration' -LE 'no-sanitizer' --output-on-failure -j "$jobs")
+
+step "all tests (unit, integration, e2e)"
+(cd build && ctest --output-on-failure -j "$jobs")

@@ -1,0 +1,217 @@
+// Pool::get, stat and list. Stripes covering the requested range are fetched in a pipeline of `inflight_stripes`
+// jobs; each job reads the k data shards in parallel (one per disk queue) and decodes. Only when a data shard is
+// missing, unreadable or fails its checks are the parity shards read, and the stripe is then recorded as degraded.
+#include <chrono>
+#include <deque>
+
+#include "pool_internal.hpp"
+#include "tiercel/core/log.hpp"
+
+namespace tiercel::pool {
+namespace {
+
+struct ShardRead {
+    io::Bytes bytes;
+    std::string problem;  // "" when read
+};
+
+ShardRead read_shard(Pool::Member* member, const std::string& path) {
+    if (!member)
+        return {{}, "unknown disk"};
+    if (!member->online)
+        return {{}, member->name() + " offline"};
+    auto started = std::chrono::steady_clock::now();
+    auto bytes = member->disk->read_file(path);
+    member->record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (!bytes) {
+        if (bytes.error().code() != Errc::not_found)
+            member->read_errors++;
+        return {{}, bytes.error().describe()};
+    }
+    return {std::move(*bytes), ""};
+}
+
+// Reads the shards in `wanted` (by index) that have not been read yet, in parallel.
+void read_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record, codec::ShardMask wanted,
+                 std::vector<std::optional<ShardRead>>& reads) {
+    std::vector<std::pair<size_t, std::future<ShardRead>>> pending;
+    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
+        if (!(wanted & codec::shard_bit(static_cast<unsigned>(i))) || reads[i])
+            continue;
+        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
+        std::string path = shard_path(stripe_id, record.generation, static_cast<unsigned>(i));
+        if (!member || !member->online) {
+            reads[i] = read_shard(member, path);
+            continue;
+        }
+        pending.emplace_back(i, member->io->submit([member, path] { return read_shard(member, path); }));
+    }
+    for (auto& [index, future] : pending)
+        reads[index] = future.get();
+}
+
+Error lost_stripe_error(Pool& pool, uint64_t stripe_id, const StripeRecord& record,
+                        const std::vector<std::optional<ShardRead>>& reads, const codec::DecodedStripe* decoded,
+                        const Error& cause) {
+    std::string detail;
+    for (size_t i = 0; i < reads.size(); ++i) {
+        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
+        std::string where = member ? member->name() : "disk" + std::to_string(record.shard_disks[i]);
+        if (reads[i] && !reads[i]->problem.empty())
+            detail += "; shard " + std::to_string(i) + " on " + where + ": " + reads[i]->problem;
+    }
+    if (decoded)
+        for (const auto& bad : decoded->bad_shards)
+            detail += "; shard " + std::to_string(bad.index) + ": " + bad.reason;
+    return make_error(cause.code() == Errc::corruption ? Errc::corruption : Errc::unavailable,
+                      "stripe " + std::to_string(stripe_id) + " cannot be read (" + cause.message() + ")" + detail);
+}
+
+Result<codec::Bytes> decode_from(Pool& pool, const codec::StripeIdentity& identity,
+                                 const std::vector<std::optional<ShardRead>>& reads,
+                                 codec::DecodedStripe& decoded_out) {
+    std::vector<codec::ByteView> views(reads.size());
+    for (size_t i = 0; i < reads.size(); ++i)
+        if (reads[i] && reads[i]->problem.empty())
+            views[i] = codec::ByteView(reinterpret_cast<const uint8_t*>(reads[i]->bytes.data()), reads[i]->bytes.size());
+    TIERCEL_ASSIGN(decoded_out, PoolInternals::codec(pool)->decode(identity, views));
+    return std::move(decoded_out.data);
+}
+
+// A stripe job: fetch and decode one stripe. `degraded` counts stripes that needed parity.
+Result<codec::Bytes> read_stripe(Pool& pool, uint64_t stripe_id, std::atomic<uint64_t>& degraded) {
+    auto value = pool.meta().get(stripe_key(stripe_id));
+    if (!value)
+        return make_error(Errc::corruption, "stripe " + std::to_string(stripe_id) + " has no metadata record");
+    TIERCEL_ASSIGN(StripeRecord record, decode_stripe(*value, stripe_key(stripe_id)));
+    codec::StripeIdentity identity{pool.uuid(), stripe_id, record.generation};
+    std::vector<std::optional<ShardRead>> reads(record.shard_disks.size());
+    codec::ShardMask data_mask = (codec::ShardMask{1} << record.k) - 1;
+    read_shards(pool, stripe_id, record, data_mask, reads);
+
+    bool data_complete = true;
+    for (int i = 0; i < record.k; ++i)
+        data_complete = data_complete && reads[i]->problem.empty();
+    codec::DecodedStripe decoded;
+    if (data_complete) {
+        auto fast = decode_from(pool, identity, reads, decoded);
+        if (fast && decoded.bad_shards.empty())
+            return fast;
+    }
+    // Degraded: fetch the parity too and let the codec rebuild from whatever passes its checks.
+    read_shards(pool, stripe_id, record, ~codec::ShardMask{0}, reads);
+    codec::DecodedStripe rebuilt;
+    auto result = decode_from(pool, identity, reads, rebuilt);
+    for (const auto& bad : rebuilt.bad_shards)
+        if (Pool::Member* member = PoolInternals::member(pool, record.shard_disks[bad.index]))
+            member->checksum_errors++;
+    if (!result)
+        return lost_stripe_error(pool, stripe_id, record, reads, &rebuilt, result.error());
+    degraded++;
+    if (PoolInternals::note_degraded(pool, stripe_id))
+        log::debug("pool", "stripe " + std::to_string(stripe_id) + " read from parity; recorded for healing");
+    return result;
+}
+
+Result<ObjectRecord> load_object(Pool& pool, std::string_view name) {
+    TIERCEL_TRY(validate_object_name(name));
+    auto value = pool.meta().get(object_key(name));
+    if (!value)
+        return make_error(Errc::not_found, "no object named '" + std::string(name) + "'");
+    return decode_object(*value, object_key(name));
+}
+
+Status get_inline(Pool& pool, const ObjectRecord& record, uint64_t offset, uint64_t length, const ByteSink& sink) {
+    std::string plain = record.inline_data;
+    if (auto& key = PoolInternals::key(pool)) {
+        std::string aad = PoolInternals::inline_aad(pool, record.object_id);
+        TIERCEL_ASSIGN(auto opened,
+                       codec::open(*key,
+                                   codec::ByteView(reinterpret_cast<const uint8_t*>(plain.data()), plain.size()),
+                                   codec::ByteView(reinterpret_cast<const uint8_t*>(aad.data()), aad.size())));
+        plain.assign(reinterpret_cast<const char*>(opened.data()), opened.size());
+    }
+    if (plain.size() != record.size)
+        return make_error(Errc::corruption, "inline object holds " + std::to_string(plain.size()) +
+                                                " bytes, its record says " + std::to_string(record.size));
+    return sink(std::as_bytes(std::span(plain)).subspan(offset, length));
+}
+
+}  // namespace
+
+Status Pool::get(std::string_view name, uint64_t offset, std::optional<uint64_t> length, const ByteSink& sink) {
+    TIERCEL_ASSIGN(ObjectRecord record, load_object(*this, name));
+    if (offset > record.size)
+        return make_error(Errc::invalid_input, "offset " + std::to_string(offset) + " is past the end of '" +
+                                                   std::string(name) + "' (" + std::to_string(record.size) +
+                                                   " bytes)");
+    uint64_t end = length ? std::min(record.size, offset + *length) : record.size;
+    if (record.is_inline)
+        return get_inline(*this, record, offset, end - offset, sink);
+
+    // Only the stripes that overlap [offset, end) are fetched.
+    struct Slice {
+        uint64_t stripe_id, skip, take;
+    };
+    std::vector<Slice> slices;
+    uint64_t position = 0;
+    for (const auto& stripe : record.stripes) {
+        uint64_t stripe_end = position + stripe.logical_length;
+        if (stripe_end > offset && position < end) {
+            uint64_t from = std::max(offset, position), to = std::min(end, stripe_end);
+            slices.push_back({stripe.stripe_id, from - position, to - from});
+        }
+        position = stripe_end;
+    }
+    std::deque<std::future<Result<codec::Bytes>>> inflight;
+    std::atomic<uint64_t> degraded{0};
+    size_t next = 0, delivered = 0;
+    Status status;
+    while (delivered < slices.size()) {
+        while (next < slices.size() && inflight.size() < spec_.inflight_stripes && status) {
+            uint64_t id = slices[next++].stripe_id;
+            inflight.push_back(stripe_jobs_->submit([this, id, &degraded] { return read_stripe(*this, id, degraded); }));
+        }
+        if (inflight.empty())
+            break;
+        auto data = inflight.front().get();
+        inflight.pop_front();
+        const Slice& slice = slices[delivered++];
+        if (!status)
+            continue;  // drain what is in flight after a failure
+        if (!data) {
+            status = data.error().context("object '" + std::string(name) + "'");
+            continue;
+        }
+        if (slice.skip + slice.take > data->size())
+            status = make_error(Errc::corruption, "stripe " + std::to_string(slice.stripe_id) + " decoded to " +
+                                                      std::to_string(data->size()) + " bytes, fewer than recorded");
+        else
+            status = sink(std::as_bytes(std::span(*data)).subspan(slice.skip, slice.take));
+    }
+    if (degraded > 0)
+        log::warning("pool", "'" + std::string(name) + "': " + std::to_string(degraded.load()) +
+                                 " stripe(s) were rebuilt from parity and are recorded for healing");
+    return status;
+}
+
+Result<ObjectInfo> Pool::stat(std::string_view name) {
+    TIERCEL_ASSIGN(ObjectRecord record, load_object(*this, name));
+    return ObjectInfo{std::string(name), record.size, record.mtime_ns, record.is_inline, record.stripes.size()};
+}
+
+std::vector<ObjectInfo> Pool::list(std::string_view prefix) {
+    std::vector<ObjectInfo> objects;
+    meta_->scan(object_key(prefix), [&](std::string_view key, std::string_view value) {
+        auto record = decode_object(value, key);
+        std::string name(key.substr(kObjectPrefix.size()));
+        if (record)
+            objects.push_back({name, record->size, record->mtime_ns, record->is_inline, record->stripes.size()});
+        else
+            log::error("pool", record.error().describe());
+        return true;
+    });
+    return objects;
+}
+
+}  // namespace tiercel::pool

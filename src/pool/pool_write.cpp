@@ -1,0 +1,298 @@
+// Pool::put and Pool::remove: stripes are encoded and written in a pipeline of `inflight_stripes`, each shard to
+// its own disk's queue, and the object becomes visible only when the metadata commit that names its stripes is
+// durable — after every shard and shard directory was fsynced.
+#include <chrono>
+#include <deque>
+#include <functional>
+
+#include <sodium.h>
+
+#include "pool_internal.hpp"
+#include "tiercel/core/log.hpp"
+
+namespace tiercel::pool {
+namespace {
+
+constexpr int kPlacementAttempts = 3;
+
+struct WrittenStripe {
+    uint64_t stripe_id = 0;
+    StripeRecord record;
+};
+
+int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Same-name puts and removes serialise their read-previous-then-commit step, so neither leaks the other's stripes.
+std::mutex& name_lock(std::string_view name) {
+    static std::array<std::mutex, 64> locks;
+    return locks[std::hash<std::string_view>{}(name) % locks.size()];
+}
+
+Result<size_t> fill(const ByteSource& source, std::vector<std::byte>& buffer) {
+    size_t filled = 0;
+    while (filled < buffer.size()) {
+        TIERCEL_ASSIGN(size_t n, source(std::span(buffer).subspan(filled)));
+        if (n == 0)
+            break;
+        filled += n;
+    }
+    return filled;
+}
+
+Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes) {
+    auto started = std::chrono::steady_clock::now();
+    Status status = member.disk->write_file(path, as_bytes_view(bytes), false);
+    if (status)
+        status = member.disk->sync_file(path);
+    member.record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+    if (!status)
+        member.write_errors++;
+    return status;
+}
+
+// One attempt: place, write every shard in parallel, wait. Disks whose write failed are added to `failed`.
+Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::Bytes>& shards,
+                     const std::vector<PlacementCandidate>& candidates, std::set<uint32_t>& failed,
+                     StripeRecord& record) {
+    TIERCEL_ASSIGN(Placement placement, place_stripe(stripe_id, candidates, static_cast<int>(shards.size()), failed));
+    std::vector<std::future<Status>> writes;
+    for (size_t i = 0; i < shards.size(); ++i) {
+        Pool::Member* member = PoolInternals::member(pool, placement.shard_disks[i]);
+        std::string path = shard_path(stripe_id, record.generation, static_cast<unsigned>(i));
+        writes.push_back(member->io->submit([member, path, &shards, i] { return write_shard(*member, path, shards[i]); }));
+    }
+    Status outcome;
+    for (size_t i = 0; i < writes.size(); ++i) {
+        Status status = writes[i].get();
+        if (!status) {
+            failed.insert(placement.shard_disks[i]);
+            if (outcome)
+                outcome = status.error().context("writing shard " + std::to_string(i) + " of stripe " +
+                                                     std::to_string(stripe_id));
+        }
+    }
+    if (!outcome) {
+        // Remove what this attempt did write: the retry places the stripe afresh.
+        for (size_t i = 0; i < shards.size(); ++i)
+            if (!failed.count(placement.shard_disks[i]))
+                (void)PoolInternals::member(pool, placement.shard_disks[i])
+                    ->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
+        return outcome;
+    }
+    record.shard_disks = placement.shard_disks;
+    return {};
+}
+
+// A stripe job: encode on this thread, then write with up to kPlacementAttempts placements.
+Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, std::shared_ptr<std::vector<std::byte>> data,
+                                   std::shared_ptr<const std::vector<PlacementCandidate>> candidates) {
+    codec::StripeIdentity identity{pool.uuid(), stripe_id, 1};
+    codec::ByteView logical(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+    TIERCEL_ASSIGN(auto shards, PoolInternals::codec(pool)->encode(identity, logical));
+    data.reset();  // the input buffer is no longer needed: keep memory to one copy per stripe in flight
+    WrittenStripe written{stripe_id, StripeRecord{1, static_cast<uint32_t>(logical.size()),
+                                                  static_cast<uint8_t>(pool.k()), static_cast<uint8_t>(pool.m()), {}}};
+    std::set<uint32_t> failed;
+    Status status;
+    for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
+        status = write_attempt(pool, stripe_id, shards, *candidates, failed, written.record);
+        if (status)
+            return written;
+        if (status.error().code() == Errc::no_space)
+            break;
+        log::warning("pool", status.error().describe() + "; placing the stripe again without the failed disk");
+    }
+    return status.error();
+}
+
+// Makes the new directory entries durable: one fsync per (disk, shard directory) the put touched.
+Status sync_directories(Pool& pool, const std::vector<WrittenStripe>& stripes) {
+    std::set<std::pair<uint32_t, std::string>> dirs;
+    for (const auto& stripe : stripes)
+        for (uint32_t disk : stripe.record.shard_disks)
+            dirs.emplace(disk, shard_directory(stripe.stripe_id));
+    std::vector<std::future<Status>> syncs;
+    for (const auto& [disk_id, dir] : dirs) {
+        Pool::Member* member = PoolInternals::member(pool, disk_id);
+        syncs.push_back(member->io->submit([member, dir] { return member->disk->sync_dir(dir); }));
+    }
+    Status result;
+    for (auto& sync : syncs)
+        if (Status status = sync.get(); !status && result)
+            result = status;
+    return result;
+}
+
+void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record) {
+    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
+        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
+        if (member && member->online)
+            (void)member->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
+    }
+}
+
+// The previous version's stripes, for removal in the same commit that replaces or removes the object.
+Result<std::vector<std::pair<uint64_t, StripeRecord>>> previous_stripes(Pool& pool, std::string_view name) {
+    std::vector<std::pair<uint64_t, StripeRecord>> stripes;
+    auto value = pool.meta().get(object_key(name));
+    if (!value)
+        return stripes;
+    TIERCEL_ASSIGN(ObjectRecord previous, decode_object(*value, object_key(name)));
+    for (const auto& ref : previous.stripes) {
+        auto stripe_value = pool.meta().get(stripe_key(ref.stripe_id));
+        if (!stripe_value)
+            continue;
+        TIERCEL_ASSIGN(StripeRecord record, decode_stripe(*stripe_value, stripe_key(ref.stripe_id)));
+        stripes.emplace_back(ref.stripe_id, record);
+    }
+    return stripes;
+}
+
+Status commit_object(Pool& pool, std::string_view name, const ObjectRecord& record,
+                     const std::vector<WrittenStripe>& stripes) {
+    std::lock_guard lock(name_lock(name));
+    TIERCEL_ASSIGN(auto previous, previous_stripes(pool, name));
+    MetaBatch batch;
+    for (const auto& [id, old] : previous)
+        batch.remove(stripe_key(id));
+    for (const auto& stripe : stripes)
+        batch.put(stripe_key(stripe.stripe_id), encode_stripe(stripe.record));
+    batch.put(object_key(name), encode_object(record));
+    batch.put(kNextStripeKey, encode_u64(PoolInternals::next_stripe_id(pool).load()));
+    TIERCEL_TRY(pool.meta().commit(batch));
+    for (const auto& [id, old] : previous)
+        delete_shards(pool, id, old);
+    return {};
+}
+
+uint64_t random_object_id() {
+    uint64_t id = 0;
+    randombytes_buf(&id, sizeof id);
+    return id;
+}
+
+Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std::byte>& buffer, size_t size) {
+    ObjectRecord record{size, now_ns(), random_object_id(), true, {}, {}};
+    std::string_view plain(reinterpret_cast<const char*>(buffer.data()), size);
+    if (auto& key = PoolInternals::key(pool)) {
+        std::string aad = PoolInternals::inline_aad(pool, record.object_id);
+        TIERCEL_ASSIGN(auto sealed, codec::seal(*key, codec::ByteView(reinterpret_cast<const uint8_t*>(plain.data()), size),
+                                                codec::ByteView(reinterpret_cast<const uint8_t*>(aad.data()), aad.size())));
+        record.inline_data.assign(reinterpret_cast<const char*>(sealed.data()), sealed.size());
+    } else {
+        record.inline_data = plain;
+    }
+    TIERCEL_TRY(commit_object(pool, name, record, {}));
+    return ObjectInfo{std::string(name), size, record.mtime_ns, true, 0};
+}
+
+}  // namespace
+
+std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) {
+    std::vector<PlacementCandidate> candidates;
+    for (auto& member : pool.members_) {
+        PlacementCandidate candidate;
+        candidate.disk_id = member->record.disk_id;
+        candidate.name = member->name();
+        candidate.uuid = member->record.uuid;
+        candidate.failure_domain = member->record.failure_domain;
+        candidate.tier = member->record.tier;
+        candidate.online = member->online;
+        candidate.state = std::string(disk_state_name(member->record.state));
+        candidate.accepts_writes = member->record.state == DiskState::active;
+        candidate.latency_ms = member->latency_ms();
+        if (member->online) {
+            if (auto space = member->disk->space()) {
+                candidate.capacity = member->record.capacity ? member->record.capacity : space->total_bytes;
+                uint64_t used_elsewhere = space->total_bytes - space->free_bytes;
+                candidate.free_bytes = member->record.capacity
+                                           ? (member->record.capacity > used_elsewhere
+                                                  ? std::min(space->free_bytes, member->record.capacity - used_elsewhere)
+                                                  : 0)
+                                           : space->free_bytes;
+            } else {
+                candidate.online = false;
+            }
+        }
+        candidates.push_back(std::move(candidate));
+    }
+    return candidates;
+}
+
+Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
+    TIERCEL_TRY(validate_object_name(name));
+    const size_t stripe_bytes = stripe_size();
+    auto buffer = std::make_shared<std::vector<std::byte>>(stripe_bytes);
+    TIERCEL_ASSIGN(size_t filled, fill(source, *buffer));
+    if (filled <= spec_.inline_max && filled < stripe_bytes)
+        return put_inline(*this, name, *buffer, filled);
+
+    auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(*this));
+    std::deque<std::future<Result<WrittenStripe>>> inflight;
+    std::vector<WrittenStripe> written;
+    ObjectRecord record{0, now_ns(), 0, false, {}, {}};
+    Status status;
+    auto collect_oldest = [&] {
+        auto result = inflight.front().get();
+        inflight.pop_front();
+        if (!result) {
+            if (status)
+                status = result.error();
+            return;
+        }
+        written.push_back(*result);
+    };
+    while (filled > 0 && status) {
+        buffer->resize(filled);
+        uint64_t id = next_stripe_id_.fetch_add(1);
+        record.stripes.push_back({id, static_cast<uint32_t>(filled)});
+        record.size += filled;
+        inflight.push_back(stripe_jobs_->submit([this, id, buffer, candidates] {
+            return write_stripe(*this, id, buffer, candidates);
+        }));
+        if (inflight.size() >= spec_.inflight_stripes)
+            collect_oldest();
+        buffer = std::make_shared<std::vector<std::byte>>(stripe_bytes);
+        auto next = fill(source, *buffer);
+        if (!next) {
+            status = next.error().context("reading the input");
+            break;
+        }
+        filled = *next;
+    }
+    while (!inflight.empty())
+        collect_oldest();
+    if (status)
+        status = sync_directories(*this, written);
+    if (status)
+        status = commit_object(*this, name, record, written);
+    if (!status) {
+        // Nothing names these shards: remove them so a failed put leaves no garbage behind.
+        for (const auto& stripe : written)
+            delete_shards(*this, stripe.stripe_id, stripe.record);
+        return status.error().context("put '" + std::string(name) + "'");
+    }
+    return ObjectInfo{std::string(name), record.size, record.mtime_ns, false, record.stripes.size()};
+}
+
+Status Pool::remove(std::string_view name) {
+    TIERCEL_TRY(validate_object_name(name));
+    std::lock_guard lock(name_lock(name));
+    if (!meta_->get(object_key(name)))
+        return make_error(Errc::not_found, "no object named '" + std::string(name) + "'");
+    TIERCEL_ASSIGN(auto previous, previous_stripes(*this, name));
+    MetaBatch batch;
+    for (const auto& [id, old] : previous)
+        batch.remove(stripe_key(id));
+    batch.remove(object_key(name));
+    TIERCEL_TRY(meta_->commit(batch));
+    for (const auto& [id, old] : previous)
+        delete_shards(*this, id, old);
+    return {};
+}
+
+}  // namespace tiercel::pool
