@@ -37,6 +37,8 @@ public:
     static std::vector<PlacementCandidate> placement_candidates(Pool& pool);
     static Status start_members(Pool& pool);
     static Status build_codec(Pool& pool);
+    // Brings the metadata back to `required` healthy replicas using other online members.
+    static void restore_meta_replicas(Pool& pool, size_t required);
     // Records a stripe that needed parity; true the first time.
     static bool note_degraded(Pool& pool, uint64_t stripe_id);
     static std::string inline_aad(const Pool& pool, uint64_t object_id);
@@ -45,6 +47,13 @@ public:
     static std::optional<codec::AeadKey>& key(Pool& pool) { return pool.key_; }
     static TaskPool& stripe_jobs(Pool& pool) { return *pool.stripe_jobs_; }
     static std::atomic<uint64_t>& next_stripe_id(Pool& pool) { return pool.next_stripe_id_; }
+
+    // For maintenance (src/pool/maintenance_*.cpp), which changes membership only while nothing else uses the pool.
+    static size_t member_count(const Pool& pool) { return pool.members_.size(); }
+    // Appends a member (its record must already be committed) and starts its I/O queue.
+    static Pool::Member& add_member(Pool& pool, const DiskRecord& record, io::DiskPtr disk);
+    static std::unique_ptr<MetaStore>& meta_store(Pool& pool) { return pool.meta_; }
+    static void forget_degraded(Pool& pool, uint64_t stripe_id);
 };
 
 inline std::span<const std::byte> as_bytes_view(const codec::Bytes& bytes) {
