@@ -1,6 +1,7 @@
 #include "tiercel/api/api.hpp"
 
 #include "tiercel/api/auth.hpp"
+#include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::api {
 
@@ -9,6 +10,7 @@ std::shared_ptr<Router> build_router(ApiContext& context) {
         return token_matches(context.token, bearer_token(request));
     });
     register_core_routes(*router, context);
+    register_pool_routes(*router, context);
     // The dashboard's catch-all "/{asset}" comes last so API routes always win.
     register_dashboard_routes(*router);
     return router;

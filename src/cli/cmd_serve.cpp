@@ -9,6 +9,7 @@
 #include "tiercel/cli/common.hpp"
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
+#include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
 namespace {
@@ -20,7 +21,10 @@ int serve(Config config) {
     if (!token)
         return report_error("API token", token.error());
     Daemon daemon(std::move(config));
-    api::ApiContext api_context{daemon, *token};
+    auto pool_service = std::make_unique<pool::PoolService>(daemon);
+    api::ApiContext api_context{daemon, *token, pool_service.get()};
+    // Order matters: the pool opens before the API that serves it, and stops after it.
+    daemon.add_service(std::move(pool_service));
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }

@@ -10,7 +10,7 @@
 namespace tiercel::codec {
 namespace {
 
-// Field offsets; the table in docs/parts/codec.md is the reference.
+// Field offsets; the table in docs/formats.md (shard files) and docs/modules/codec.md is the reference.
 constexpr std::size_t off_magic = 0;
 constexpr std::size_t off_version = 4;
 constexpr std::size_t off_header_size = 6;

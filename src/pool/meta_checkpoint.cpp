@@ -1,4 +1,4 @@
-// Checkpoint encoding: header, then chunks of entries, then a terminal chunk (see docs/parts/meta.md).
+// Checkpoint encoding: header, then chunks of entries, then a terminal chunk (see docs/formats.md (metadata store files) and docs/modules/meta.md).
 // Chunks are ~1 MiB so a flipped bit is located to within one chunk and a reader never needs more than one chunk's
 // worth of trust at a time.
 #include <string>

@@ -8,7 +8,7 @@ import random
 import shutil
 import tempfile
 
-from tiercel_testlib import check, finish, run_cli
+from tiercel_testlib import Daemon, check, finish, run_cli
 
 
 def write_config(workdir, disks, extra=""):
@@ -121,6 +121,24 @@ def main():
     check(result.returncode == 1 and b"no object named 'small'" in result.stderr, "stat after rm says not found")
     result = run_cli("pool", "get", "big", out, "--offset", str(1 << 40), config=config)
     check(result.returncode == 2 and b"past the end" in result.stderr, "offset past the end is a usage error")
+
+    # The daemon hosts the pool: its API shows the status, and offline commands are refused while it holds the lock.
+    pool_section = "[pool]\nk = 4\nm = 2\ncompression = \"zstd\"\n" + "".join(
+        f'[[pool.disk]]\npath = "{d}"\n' for d in disks)
+    with Daemon(sections=pool_section) as daemon:
+        daemon.start()
+        status, _, body = daemon.request("GET", "/api/v1/pool")
+        pool_json = json.loads(body) if status == 200 else {}
+        check(status == 200 and pool_json.get("objects") == 1, f"GET /api/v1/pool: {status} {body[:200]!r}")
+        status, _, body = daemon.request("GET", "/api/v1/pool/objects?prefix=bi")
+        check(status == 200 and [o["name"] for o in json.loads(body)["objects"]] == ["big"], "GET objects by prefix")
+        status, _, body = daemon.request("GET", "/api/v1/pool/placement/notanumber")
+        check(status == 400 and b"invalid_input" in body, "placement with a bad id is 400")
+        result = run_cli("pool", "ls", config=config)
+        check(result.returncode == 1 and b"in use by another tiercel process" in result.stderr,
+              f"offline commands refused while the daemon holds the pool: {result.stderr!r}")
+        check(daemon.stop() == 0, "daemon with a pool stops cleanly")
+    check(run_cli("pool", "ls", config=config).returncode == 0, "the lock is released when the daemon stops")
 
     # Bad input: a corrupt label, a wrong key, unrelated data on a disk.
     label = os.path.join(disks[1], "tiercel.label")

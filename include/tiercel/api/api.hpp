@@ -9,16 +9,22 @@
 #include "tiercel/api/router.hpp"
 #include "tiercel/core/daemon.hpp"
 
+namespace tiercel::pool {
+class PoolService;
+}
+
 namespace tiercel::api {
 
 struct ApiContext {
     Daemon& daemon;
-    std::string token;  // the bearer token from [http] token_file
+    std::string token;                       // the bearer token from [http] token_file
+    pool::PoolService* pool = nullptr;       // null when the daemon hosts no pool service
 };
 
 std::shared_ptr<Router> build_router(ApiContext& context);
 
 void register_core_routes(Router& router, ApiContext& context);
+void register_pool_routes(Router& router, ApiContext& context);
 void register_dashboard_routes(Router& router);
 
 }  // namespace tiercel::api

@@ -1,5 +1,5 @@
 // Contract: the fixed 80-byte little-endian header that starts every encoded shard, and the AEAD associated data
-// derived from it. docs/parts/codec.md has the byte-by-byte table; this file and that table must agree.
+// derived from it. docs/formats.md (shard files) and docs/modules/codec.md has the byte-by-byte table; this file and that table must agree.
 //
 // serialize_shard_header() fills in the header CRC itself. parse_shard_header() needs only the first 80 bytes and
 // accepts a header only when magic, version, header size and header CRC-32C are right and every field is
@@ -68,7 +68,7 @@ Result<ShardHeader> verify_shard(ByteView encoded);
 // Errc::corruption when a verified header belongs to another pool, stripe, generation or slot ("misplaced").
 Status check_shard_identity(const ShardHeader& header, const StripeIdentity& expected, unsigned expected_index);
 
-// The associated data bound into an encrypted stripe's AEAD tag (43 bytes, see docs/parts/codec.md): pool uuid,
+// The associated data bound into an encrypted stripe's AEAD tag (43 bytes, see docs/formats.md (shard files) and docs/modules/codec.md): pool uuid,
 // stripe id, generation, logical length, compression, format version. Binding the last three means a forger who
 // rewrites the header (its CRC is no MAC) cannot make the decoder unwrap the payload differently.
 Bytes stripe_associated_data(const ShardHeader& header);

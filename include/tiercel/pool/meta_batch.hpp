@@ -1,5 +1,5 @@
 // Contract: MetaBatch is an atomic group of puts and removes for the metadata store. The batch is encoded as it is
-// built (docs/parts/meta.md, "Batch encoding"), so committing it costs no extra copy and the bytes logged are exactly
+// built (docs/formats.md (metadata store files) and docs/modules/meta.md, "Batch encoding"), so committing it costs no extra copy and the bytes logged are exactly
 // the bytes applied. Keys and values are arbitrary bytes (embedded NULs are fine); a value may be several MiB.
 // Later operations in a batch win over earlier ones on the same key. Not thread-safe: build a batch on one thread.
 #pragma once

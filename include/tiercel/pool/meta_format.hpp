@@ -1,4 +1,4 @@
-// Contract: the on-disk bytes of the pool metadata store (docs/parts/meta.md is the byte-by-byte reference, and this
+// Contract: the on-disk bytes of the pool metadata store (docs/formats.md (metadata store files) and docs/modules/meta.md is the byte-by-byte reference, and this
 // file must agree with it). Pure encode/parse functions over memory buffers: nothing here touches a Disk, so every
 // rule about what is valid lives in one place and is unit-testable.
 //

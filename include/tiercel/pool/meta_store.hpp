@@ -1,6 +1,6 @@
 // Contract: the pool's metadata store — an ordered, binary-safe string→string map, held in memory and made durable by
 // a log of batches plus periodic checkpoints written identically to every replica disk (LevelDB's MANIFEST idea,
-// replicated). Byte layout and the durability argument: docs/parts/meta.md.
+// replicated). Byte layout and the durability argument: docs/formats.md (metadata store files) and docs/modules/meta.md.
 //
 // Promises:
 //  - commit(batch) is atomic (all ops or none) and returns ok only once the batch's record is fsynced on every replica
@@ -79,7 +79,7 @@ public:
         std::unique_ptr<MetaStore> store;
         RecoveryReport report;
     };
-    // Recovers from the candidate disks (see docs/parts/meta.md, "Recovery") and repairs every replica that is
+    // Recovers from the candidate disks (see docs/formats.md (metadata store files) and docs/modules/meta.md, "Recovery") and repairs every replica that is
     // behind, torn, damaged, missing or disagrees. Every candidate becomes a replica; a foreign one (another pool's,
     // never touched) and one whose repair failed are stale, so commits are refused until they are replaced. Errc::not_found if no candidate holds any metadata; Errc::corruption (naming every
     // candidate and why) if none holds a valid prefix.

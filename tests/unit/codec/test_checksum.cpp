@@ -1,4 +1,4 @@
-// CRC-32C must be the standard one: other tools (and docs/parts/codec.md readers) recompute it.
+// CRC-32C must be the standard one: other tools (and docs/formats.md (shard files) and docs/modules/codec.md readers) recompute it.
 #include "tiercel/codec/checksum.hpp"
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// The shard header is an on-disk format: its bytes are pinned here so docs/parts/codec.md stays true.
+// The shard header is an on-disk format: its bytes are pinned here so docs/formats.md (shard files) and docs/modules/codec.md stays true.
 #include "tiercel/codec/shard_header.hpp"
 
 #include "tiercel/codec/checksum.hpp"
