@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc)
 export CCACHE_DIR=${CCACHE_DIR:-/root/.cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Paths relative to the checkout, so a fresh clone in another directory still hits the cache.
+export CCACHE_BASEDIR=$PWD
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 

@@ -316,6 +316,7 @@ void add_pool_command(CLI::App& app, CliContext& context) {
             context.exit_code = fsck_command(handle->pool(), *args);
     });
     add_object_commands(*pool_app, context, args);
+    add_pool_maintenance_commands(*pool_app, context);
 }
 
 }  // namespace tiercel::cli

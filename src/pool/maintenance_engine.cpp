@@ -227,7 +227,22 @@ StripeOutcome Engine::process(uint64_t id, const StripeRecord& record, const Str
             wanted |= codec::shard_bit(i);
     std::map<unsigned, io::Bytes> fresh;
     if (wanted) {
-        read_and_verify(id, record, members, shards, all, out);
+        // Read just enough shards for k good ones; the rest only when some of those fail their checks.
+        for (;;) {
+            unsigned good_or_pending = 0;
+            std::vector<bool> next(n, false);
+            for (unsigned i = 0; i < n; ++i) {
+                if (shards[i].bad)
+                    continue;
+                if (!shards[i].bytes && good_or_pending < static_cast<unsigned>(record.k))
+                    next[i] = true;
+                if (shards[i].bytes || next[i])
+                    good_or_pending++;
+            }
+            if (std::none_of(next.begin(), next.end(), [](bool b) { return b; }))
+                break;
+            read_and_verify(id, record, members, shards, next, out);
+        }
         std::vector<codec::ByteView> views(n);
         unsigned good = 0;
         for (unsigned i = 0; i < n; ++i)

@@ -328,11 +328,12 @@ Result<MaintenanceReport> rebalance_pool(Pool& pool, const MaintenanceOptions& o
         if (balanced)
             return plan;
         double bytes = static_cast<double>(codec->encoded_shard_size(record.logical_length));
-        // The stripe's shard on its fullest over-full disk moves to the emptiest disk it is not on yet.
+        // While some disk is outside [low, high], the stripe's shard on its fullest above-average disk moves to the
+        // emptiest below-average disk it is not on yet.
         int source = -1;
         for (unsigned i = 0; i < record.shard_disks.size(); ++i) {
             auto found = tallies.find(record.shard_disks[i]);
-            if (found == tallies.end() || found->second.share() <= high)
+            if (found == tallies.end() || found->second.share() <= 1.0)
                 continue;
             if (source < 0 || found->second.share() > tallies[record.shard_disks[source]].share())
                 source = static_cast<int>(i);
@@ -360,6 +361,15 @@ Result<MaintenanceReport> rebalance_pool(Pool& pool, const MaintenanceOptions& o
         return plan;
     };
     TIERCEL_ASSIGN(MaintenanceReport report, run_engine(pool, config, options));
+    // One disk holds at most one shard of each stripe: a capacity share above 1/(k+m) cannot be reached.
+    for (const auto& fill : fills)
+        if (total_capacity > 0 &&
+            static_cast<double>(fill.capacity) / total_capacity > 1.0 / (pool.k() + pool.m()) * (1 + tolerance / 2))
+            report.actions.push_back("disk" + std::to_string(fill.disk_id) + " has " +
+                                     std::to_string(static_cast<int>(100 * fill.capacity / total_capacity)) +
+                                     "% of the capacity, but one disk can hold at most one shard of each stripe (" +
+                                     std::to_string(100 / (pool.k() + pool.m())) +
+                                     "%); it stays below its share");
     for (const auto& fill : disk_fill(pool)) {
         char line[160];
         std::snprintf(line, sizeof line, "disk%u: %s of shards, %.0f%% of its capacity share", fill.disk_id,

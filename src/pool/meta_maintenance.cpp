@@ -160,23 +160,4 @@ Status MetaStore::replace_replica(const io::DiskPtr& old_disk, io::DiskPtr new_d
     return {};
 }
 
-Status MetaStore::add_replica(io::DiskPtr new_disk) {
-    if (!new_disk)
-        return make_error(Errc::invalid_input, "add_replica: no disk given");
-    std::lock_guard write_lock(write_mu_);
-    for (auto& replica : replicas_)
-        if (replica.disk == new_disk || replica.disk->name() == new_disk->name())
-            return make_error(Errc::already_exists, new_disk->name() + " is already a metadata replica");
-    auto scan = meta::scan_replica(new_disk, pool_);
-    if (scan.presence == meta::Presence::foreign)
-        return make_error(Errc::invalid_input, "refusing to overwrite " + meta::describe_scan(scan));
-    Replica fresh{new_disk, true, "", "", 0};
-    ReplicaReport report;
-    rewrite_replica(fresh, encode_current_checkpoint(), last_sequence_.load(), report, "memory");
-    if (!fresh.healthy)
-        return make_error(Errc::io_error, new_disk->name() + ": " + report.action_detail);
-    replicas_.push_back(std::move(fresh));
-    return {};
-}
-
 }  // namespace tiercel::pool

@@ -37,8 +37,6 @@ public:
     static std::vector<PlacementCandidate> placement_candidates(Pool& pool);
     static Status start_members(Pool& pool);
     static Status build_codec(Pool& pool);
-    // Brings the metadata back to `required` healthy replicas using other online members.
-    static void restore_meta_replicas(Pool& pool, size_t required);
     // Records a stripe that needed parity; true the first time.
     static bool note_degraded(Pool& pool, uint64_t stripe_id);
     static std::string inline_aad(const Pool& pool, uint64_t object_id);

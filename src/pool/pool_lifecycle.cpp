@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "pool_internal.hpp"
+#include "tiercel/pool/maintenance.hpp"
 #include "tiercel/core/log.hpp"
 
 namespace tiercel::pool {
@@ -299,37 +300,14 @@ Result<std::unique_ptr<Pool>> Pool::open(const PoolSpec& spec) {
     for (const auto& member : pool->members_)
         if (!member->online)
             log::warning("pool", member->name() + " is offline: " + member->offline_reason);
-    PoolInternals::restore_meta_replicas(*pool, required);
-    return pool;
-}
-
-void PoolInternals::restore_meta_replicas(Pool& pool, size_t required) {
-    auto replicas = pool.meta_->replicas();
-    size_t healthy = 0;
-    for (const auto& replica : replicas)
-        healthy += replica.healthy ? 1 : 0;
-    // A lost replica disk is replaced by another online member, so metadata is back on m+1 disks.
-    for (auto& member : pool.members_) {
-        if (healthy >= required)
-            break;
-        if (!member->online || member->record.state != DiskState::active)
-            continue;
-        bool already = false;
-        for (const auto& replica : replicas)
-            already = already || replica.disk == member->disk->name();
-        if (already)
-            continue;
-        if (Status added = pool.meta_->add_replica(member->disk); added) {
-            log::notice("pool", "metadata now also replicated on " + member->name() + " (a replica disk was lost)");
-            healthy++;
-        } else {
-            log::warning("pool", "cannot add a metadata replica on " + member->name() + ": " +
-                                     added.error().describe());
-        }
+    // Lost metadata replica disks are replaced by other online members, so metadata is back on m+1 disks.
+    if (auto restored = restore_meta_replicas(*pool); restored) {
+        for (const auto& action : *restored)
+            log::notice("pool", action);
+    } else {
+        log::warning("pool", restored.error().describe() + "; writes are refused until enough disks return");
     }
-    if (healthy < required)
-        log::warning("pool", "metadata has only " + std::to_string(healthy) + " healthy replicas of the " +
-                                 std::to_string(required) + " required; writes are refused until disks return");
+    return pool;
 }
 
 Pool::Member* PoolInternals::member(Pool& pool, uint32_t disk_id) {

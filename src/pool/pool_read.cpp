@@ -11,29 +11,36 @@ namespace tiercel::pool {
 namespace {
 
 struct ShardRead {
-    io::Bytes bytes;
+    // Uninitialised storage: zero-filling a buffer the read overwrites anyway costs a pass over every byte.
+    std::unique_ptr<std::byte[]> bytes;
+    size_t size = 0;
     std::string problem;  // "" when read
 };
 
-ShardRead read_shard(Pool::Member* member, const std::string& path) {
+// Reads one shard file with a single read_at into a buffer of the largest size the stripe's shards can have; a
+// file longer than that is not a shard of this stripe and fails verification as truncated/over-long.
+ShardRead read_shard(Pool::Member* member, const std::string& path, size_t max_size) {
     if (!member)
-        return {{}, "unknown disk"};
+        return {nullptr, 0, "unknown disk"};
     if (!member->online)
-        return {{}, member->name() + " offline"};
+        return {nullptr, 0, member->name() + " offline"};
+    ShardRead read{std::make_unique_for_overwrite<std::byte[]>(max_size + 1), 0, ""};
     auto started = std::chrono::steady_clock::now();
-    auto bytes = member->disk->read_file(path);
+    auto got = member->disk->read_at(path, 0, std::span(read.bytes.get(), max_size + 1));
     member->record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
-    if (!bytes) {
-        if (bytes.error().code() != Errc::not_found)
+    if (!got) {
+        if (got.error().code() != Errc::not_found)
             member->read_errors++;
-        return {{}, bytes.error().describe()};
+        return {nullptr, 0, got.error().describe()};
     }
-    return {std::move(*bytes), ""};
+    read.size = *got;
+    return read;
 }
 
 // Reads the shards in `wanted` (by index) that have not been read yet, in parallel.
 void read_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record, codec::ShardMask wanted,
                  std::vector<std::optional<ShardRead>>& reads) {
+    const size_t max_size = PoolInternals::codec(pool)->encoded_shard_size(record.logical_length);
     std::vector<std::pair<size_t, std::future<ShardRead>>> pending;
     for (size_t i = 0; i < record.shard_disks.size(); ++i) {
         if (!(wanted & codec::shard_bit(static_cast<unsigned>(i))) || reads[i])
@@ -41,10 +48,12 @@ void read_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record, cod
         Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
         std::string path = shard_path(stripe_id, record.generation, static_cast<unsigned>(i));
         if (!member || !member->online) {
-            reads[i] = read_shard(member, path);
+            reads[i] = read_shard(member, path, max_size);
             continue;
         }
-        pending.emplace_back(i, member->io->submit([member, path] { return read_shard(member, path); }));
+        pending.emplace_back(i, member->io->submit([member, path, max_size] {
+            return read_shard(member, path, max_size);
+        }));
     }
     for (auto& [index, future] : pending)
         reads[index] = future.get();
@@ -73,7 +82,7 @@ Result<codec::Bytes> decode_from(Pool& pool, const codec::StripeIdentity& identi
     std::vector<codec::ByteView> views(reads.size());
     for (size_t i = 0; i < reads.size(); ++i)
         if (reads[i] && reads[i]->problem.empty())
-            views[i] = codec::ByteView(reinterpret_cast<const uint8_t*>(reads[i]->bytes.data()), reads[i]->bytes.size());
+            views[i] = codec::ByteView(reinterpret_cast<const uint8_t*>(reads[i]->bytes.get()), reads[i]->size);
     TIERCEL_ASSIGN(decoded_out, PoolInternals::codec(pool)->decode(identity, views));
     return std::move(decoded_out.data);
 }

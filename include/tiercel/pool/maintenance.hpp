@@ -1,4 +1,4 @@
-// Contract: pool maintenance — scrub, heal, drain, replace, remove, add-disk and rebalance (docs/parts/maintenance.md).
+// Contract: pool maintenance — scrub, heal, drain, replace, remove, add-disk and rebalance (docs/modules/maintenance.md).
 //  - Stripe by stripe, never per object: at most `workers` stripes are held in memory at once, whatever the size of
 //    the objects they belong to.
 //  - A shard is never lost on the way: a rebuilt or moved shard is written and fsynced (file and directory) first, the

@@ -111,9 +111,6 @@ public:
     // Writes a fresh checkpoint of the current state to `new_disk` and puts it in `old_disk`'s place (found by
     // pointer or by name). old_disk's files are left alone: it may be dead.
     Status replace_replica(const io::DiskPtr& old_disk, io::DiskPtr new_disk);
-    // Writes a fresh checkpoint of the current state to `new_disk` and makes it one more replica (for a pool that
-    // lost replica disks and must get back to its required count).
-    Status add_replica(io::DiskPtr new_disk);
     // Re-reads every replica file from disk, checks every checksum, compares replicas with each other and with the
     // in-memory sequence. Changes nothing.
     RecoveryReport verify_replicas();
