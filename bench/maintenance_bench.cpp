@@ -11,9 +11,8 @@
 //      thread (scrub with default throttling: 4 workers, 50 ms latency back-off, no bandwidth limit; then again with
 //      --bandwidth 50M).
 // Build and run (after `ninja -C build tiercel`):
-//   g++ -std=c++20 -O2 -Iinclude bench/maintenance_bench.cpp build/libtiercel_lib.a -ltomlplusplus -luring -lisal \
-//       -lzstd -llz4 -lsodium -lsqlite3 -lsystemd -lpthread -o /tmp/maintenance_bench
-//   /tmp/maintenance_bench [SIZE MiB=1024] [DIR=/tmp]
+//   ninja -C build maintenance_bench && build/bench/maintenance_bench 1024 /tmp
+//   arguments: [SIZE MiB=1024] [DIR=/tmp]
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev nlohmann-json3-dev doctest-dev libtomlplusplus-dev libcli11-dev libsystemd-dev
   # tools the tests and the easy-exit story use
   sqlite3 zstd curl e2fsprogs util-linux procps psmisc
+  # the dashboard's end-to-end tests drive Debian's headless Chromium
+  chromium
   # packaging
   debhelper devscripts lintian fakeroot systemd man-db groff-base
 )
