@@ -10,6 +10,8 @@ export CCACHE_DIR=${CCACHE_DIR:-/root/.cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Paths relative to the checkout, so a fresh clone in another directory still hits the cache.
 export CCACHE_BASEDIR=$PWD
+# Let ccache cache translation units that use the precompiled headers (CMakeLists.txt).
+export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 

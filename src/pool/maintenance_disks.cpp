@@ -11,13 +11,6 @@
 namespace tiercel::pool {
 namespace {
 
-int tier_rank(const std::string& tier) {
-    if (tier == "nvme") return 0;
-    if (tier == "ssd") return 1;
-    if (tier == "hdd") return 2;
-    return 3;
-}
-
 std::optional<DiskLabel> reference_label(Pool& pool) {
     for (size_t i = 0; i < PoolInternals::member_count(pool); ++i) {
         Pool::Member* member = PoolInternals::member(pool, static_cast<uint32_t>(i));

@@ -90,6 +90,13 @@ Placement decide(uint64_t stripe_id, const std::vector<PlacementCandidate>& disk
 
 }  // namespace
 
+int tier_rank(const std::string& tier) {
+    if (tier == "nvme") return 0;
+    if (tier == "ssd") return 1;
+    if (tier == "hdd") return 2;
+    return 3;
+}
+
 double placement_weight(const PlacementCandidate& disk) {
     if (!ineligibility(disk).empty())
         return 0;

@@ -12,13 +12,6 @@
 namespace tiercel::pool {
 namespace {
 
-int tier_rank(const std::string& tier) {
-    if (tier == "nvme") return 0;
-    if (tier == "ssd") return 1;
-    if (tier == "hdd") return 2;
-    return 3;
-}
-
 Status validate_spec(const PoolSpec& spec) {
     if (spec.k < 1 || spec.k > 32 || spec.m < 0 || spec.m > 8)
         return make_error(Errc::invalid_input, "k must be 1..32 and m 0..8 (got k=" + std::to_string(spec.k) +

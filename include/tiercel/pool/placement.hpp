@@ -47,6 +47,8 @@ struct Placement {
 inline constexpr uint64_t kPlacementReserveBytes = 64ull << 20;  // never fill a disk past this much free space
 
 double placement_weight(const PlacementCandidate& candidate);
+// Fastest first: nvme 0, ssd 1, hdd 2, anything else (smr) 3. Metadata replicas prefer low ranks.
+int tier_rank(const std::string& tier);
 
 // Chooses `count` disks for `stripe_id`, never one in `exclude`. Errc::no_space naming every skipped disk and why
 // when there are not enough eligible disks or failure domains.
