@@ -254,6 +254,43 @@ Result<StripeCodec::Recovered> StripeCodec::recover_payload(const StripeIdentity
     return recovered;
 }
 
+Result<std::vector<ByteView>> StripeCodec::plain_data_views(const StripeIdentity& identity,
+                                                           std::span<const ByteView> shards) const {
+    const int k = data_shards();
+    const std::string stripe = describe_stripe(identity);
+    if (config_.key)
+        return make_error(Errc::invalid_input, stripe + ": an encrypted pool has no plain stripes");
+    if (shards.size() != static_cast<std::size_t>(total_shards()))
+        return make_error(Errc::invalid_input, stripe + ": wrong number of shard slots");
+    std::optional<ShardHeader> first;
+    for (int i = 0; i < k; ++i) {
+        TIERCEL_ASSIGN(ShardHeader header, verify_shard(shards[static_cast<std::size_t>(i)]));
+        TIERCEL_TRY(check_shard_identity(header, identity, static_cast<unsigned>(i)));
+        if (header.data_shards != k || header.parity_shards != parity_shards())
+            return make_error(Errc::corruption, stripe + ": shard " + std::to_string(i) + " has another layout");
+        if (first && !same_stripe_write(*first, header))
+            return make_error(Errc::corruption, stripe + ": data shards disagree");
+        if (!first)
+            first = header;
+    }
+    if (!first || first->encrypted || first->compression != Compression::none ||
+        first->payload_length != first->logical_length)
+        return make_error(Errc::invalid_input, stripe + " is not a plain stripe");
+    std::vector<ByteView> views;
+    std::uint64_t remaining = first->logical_length;
+    std::uint32_t crc = 0;
+    for (int i = 0; i < k && remaining > 0; ++i) {
+        std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(first->shard_data_length, remaining));
+        ByteView view = shards[static_cast<std::size_t>(i)].subspan(shard_header_size, take);
+        crc = crc32c(view, crc);
+        views.push_back(view);
+        remaining -= take;
+    }
+    if (remaining != 0 || crc != first->logical_crc32c)
+        return make_error(Errc::corruption, stripe + ": data fails its end-to-end checksum");
+    return views;
+}
+
 Result<Bytes> StripeCodec::unwrap_payload(const ShardHeader& common, Bytes payload) const {
     const std::string stripe = describe_stripe(common.identity);
     payload.resize(common.payload_length);

@@ -76,19 +76,33 @@ Error lost_stripe_error(Pool& pool, uint64_t stripe_id, const StripeRecord& reco
                       "stripe " + std::to_string(stripe_id) + " cannot be read (" + cause.message() + ")" + detail);
 }
 
-Result<codec::Bytes> decode_from(Pool& pool, const codec::StripeIdentity& identity,
-                                 const std::vector<std::optional<ShardRead>>& reads,
-                                 codec::DecodedStripe& decoded_out) {
+// The logical bytes of one stripe, in order: either views straight into the shard buffers (a healthy plain
+// stripe needs no copy) or one view of a decoded buffer.
+struct StripeData {
+    std::vector<std::optional<ShardRead>> reads;  // owns the buffers `views` may point into
+    codec::Bytes decoded;
+    std::vector<codec::ByteView> views;
+};
+
+std::vector<codec::ByteView> slot_views(const std::vector<std::optional<ShardRead>>& reads) {
     std::vector<codec::ByteView> views(reads.size());
     for (size_t i = 0; i < reads.size(); ++i)
         if (reads[i] && reads[i]->problem.empty())
             views[i] = codec::ByteView(reinterpret_cast<const uint8_t*>(reads[i]->bytes.get()), reads[i]->size);
-    TIERCEL_ASSIGN(decoded_out, PoolInternals::codec(pool)->decode(identity, views));
-    return std::move(decoded_out.data);
+    return views;
+}
+
+Result<StripeData> decode_from(Pool& pool, const codec::StripeIdentity& identity,
+                               std::vector<std::optional<ShardRead>>& reads, codec::DecodedStripe& decoded_out) {
+    TIERCEL_ASSIGN(decoded_out, PoolInternals::codec(pool)->decode(identity, slot_views(reads)));
+    StripeData data;
+    data.decoded = std::move(decoded_out.data);
+    data.views.push_back(codec::ByteView(data.decoded));
+    return data;
 }
 
 // A stripe job: fetch and decode one stripe. `degraded` counts stripes that needed parity.
-Result<codec::Bytes> read_stripe(Pool& pool, uint64_t stripe_id, std::atomic<uint64_t>& degraded) {
+Result<StripeData> read_stripe(Pool& pool, uint64_t stripe_id, std::atomic<uint64_t>& degraded) {
     auto value = pool.meta().get(stripe_key(stripe_id));
     if (!value)
         return make_error(Errc::corruption, "stripe " + std::to_string(stripe_id) + " has no metadata record");
@@ -103,6 +117,12 @@ Result<codec::Bytes> read_stripe(Pool& pool, uint64_t stripe_id, std::atomic<uin
         data_complete = data_complete && reads[i]->problem.empty();
     codec::DecodedStripe decoded;
     if (data_complete) {
+        if (auto plain = PoolInternals::codec(pool)->plain_data_views(identity, slot_views(reads))) {
+            StripeData data;
+            data.views = std::move(*plain);  // point into the buffers, which moving `reads` does not move
+            data.reads = std::move(reads);
+            return data;
+        }
         auto fast = decode_from(pool, identity, reads, decoded);
         if (fast && decoded.bad_shards.empty())
             return fast;
@@ -120,6 +140,29 @@ Result<codec::Bytes> read_stripe(Pool& pool, uint64_t stripe_id, std::atomic<uin
     if (PoolInternals::note_degraded(pool, stripe_id))
         log::debug("pool", "stripe " + std::to_string(stripe_id) + " read from parity; recorded for healing");
     return result;
+}
+
+// Hands bytes [skip, skip + take) of a stripe to the sink, view by view.
+Status deliver(const StripeData& data, uint64_t stripe_id, uint64_t skip, uint64_t take, const ByteSink& sink) {
+    uint64_t total = 0;
+    for (const auto& view : data.views)
+        total += view.size();
+    if (skip + take > total)
+        return make_error(Errc::corruption, "stripe " + std::to_string(stripe_id) + " holds " + std::to_string(total) +
+                                                " bytes, fewer than its record says");
+    for (const auto& view : data.views) {
+        if (take == 0)
+            break;
+        if (skip >= view.size()) {
+            skip -= view.size();
+            continue;
+        }
+        uint64_t n = std::min<uint64_t>(take, view.size() - skip);
+        TIERCEL_TRY(sink(std::as_bytes(view.subspan(skip, n))));
+        take -= n;
+        skip = 0;
+    }
+    return {};
 }
 
 Result<ObjectRecord> load_object(Pool& pool, std::string_view name) {
@@ -172,7 +215,7 @@ Status Pool::get(std::string_view name, uint64_t offset, std::optional<uint64_t>
         }
         position = stripe_end;
     }
-    std::deque<std::future<Result<codec::Bytes>>> inflight;
+    std::deque<std::future<Result<StripeData>>> inflight;
     std::atomic<uint64_t> degraded{0};
     size_t next = 0, delivered = 0;
     Status status;
@@ -192,11 +235,7 @@ Status Pool::get(std::string_view name, uint64_t offset, std::optional<uint64_t>
             status = data.error().context("object '" + std::string(name) + "'");
             continue;
         }
-        if (slice.skip + slice.take > data->size())
-            status = make_error(Errc::corruption, "stripe " + std::to_string(slice.stripe_id) + " decoded to " +
-                                                      std::to_string(data->size()) + " bytes, fewer than recorded");
-        else
-            status = sink(std::as_bytes(std::span(*data)).subspan(slice.skip, slice.take));
+        status = deliver(*data, slice.stripe_id, slice.skip, slice.take, sink);
     }
     if (degraded > 0)
         log::warning("pool", "'" + std::string(name) + "': " + std::to_string(degraded.load()) +

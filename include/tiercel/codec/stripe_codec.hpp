@@ -85,6 +85,13 @@ public:
     // shards.size() must be k + m (invalid_input otherwise).
     Result<DecodedStripe> decode(const StripeIdentity& identity, std::span<const ByteView> shards) const;
 
+    // Zero-copy healthy read of a plain stripe (neither compressed nor encrypted): checks the k data shards exactly
+    // as decode() does (header, data CRC, identity, slot, agreement, layout) plus the end-to-end CRC of the logical
+    // bytes, and returns views into the callers' shard buffers that together are the logical bytes, in order.
+    // Errc::corruption/unavailable/invalid_input when any check fails or the stripe is not plain: call decode().
+    Result<std::vector<ByteView>> plain_data_views(const StripeIdentity& identity,
+                                                   std::span<const ByteView> shards) const;
+
     // For heal: the full encoded bytes of the `wanted` shard indexes, recomputed from the usable shards after the
     // stripe has been verified end to end (so a rebuilt shard is never built from bytes that fail a check).
     Result<RebuildResult> rebuild(const StripeIdentity& identity, std::span<const ByteView> shards,
