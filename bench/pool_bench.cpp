@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
     int target = small_objects + memory_objects;
     start = Clock::now();
     threads.clear();
-    for (int t = 0; t < 16; ++t)
+    // Many writers, so group commit batches many small commits into one fsync round.
+    for (int t = 0; t < 64; ++t)
         threads.emplace_back([&] {
             for (int i = next++; i < target; i = next++)
                 (void)(*small_pool)->put("m/" + std::to_string(i) + "/some/typical/path.jpg", pattern_source(0));
