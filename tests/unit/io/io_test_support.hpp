@@ -1,6 +1,7 @@
 // Helpers shared by the io unit tests: byte/string conversion and a self-deleting temporary directory.
 #pragma once
 
+#include "../support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -42,25 +43,6 @@ std::string describe(const R& result) {
     return result.ok() ? std::string() : result.error().describe();
 }
 
-class TempDir {
-public:
-    TempDir() {
-        char templ[] = "/tmp/tiercel-io-test-XXXXXX";
-        const char* made = ::mkdtemp(templ);
-        REQUIRE(made != nullptr);
-        path_ = made;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = tiercel::testing::TempDir;
 
 }  // namespace tiercel::io::test

@@ -2,6 +2,7 @@
 // script of batches with the state after each prefix of it, and state snapshots for comparison.
 #pragma once
 
+#include "../support/temp_dir.hpp"
 #include <doctest/doctest.h>
 
 #include <cstdlib>
@@ -24,25 +25,7 @@ std::string describe(const R& result) {
     return result.ok() ? std::string("ok") : result.error().describe();
 }
 
-class TempDir {
-public:
-    TempDir() {
-        char templ[] = "/tmp/tiercel-meta-test-XXXXXX";
-        const char* made = ::mkdtemp(templ);
-        REQUIRE(made != nullptr);
-        path_ = made;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using TempDir = tiercel::testing::TempDir;
 
 // One PosixDisk per subdirectory <dir>/<stem><i>, named "<stem><i>".
 inline std::vector<io::DiskPtr> posix_disks(const TempDir& dir, std::size_t count, const std::string& stem = "disk") {
