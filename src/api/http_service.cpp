@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 
 #include <boost/asio/as_tuple.hpp>
@@ -55,6 +56,23 @@ struct SessionSettings {
     const bool& stopping;
 };
 
+// After answering a request we refused (413, 400, ...), the client may still be sending. Closing with unread data
+// makes the kernel send RST, which can destroy our answer before the client reads it; so stop sending, then read
+// and discard for a bounded time and amount (at most 4 MiB, at most one request timeout) before closing.
+template <typename Stream>
+asio::awaitable<void> drain_before_close(Stream& stream, std::chrono::milliseconds timeout) {
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::socket_base::shutdown_send, ignored);
+    stream.expires_after(std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(1)));
+    std::array<char, 16384> discard;
+    for (int i = 0; i < 256; ++i) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(discard), kUseTuple);
+        (void)n;
+        if (ec)
+            break;
+    }
+}
+
 template <typename Stream>
 asio::awaitable<void> serve_connection(Stream& stream, SessionSettings settings, HttpService::Connection& connection) {
     beast::flat_buffer buffer;
@@ -85,6 +103,8 @@ asio::awaitable<void> serve_connection(Stream& stream, SessionSettings settings,
         auto [write_error, written] = co_await http::async_write(stream, response, kUseTuple);
         (void)written;
         connection.busy = false;
+        if (read_error && !write_error)
+            co_await drain_before_close(stream, settings.timeout);
         if (write_error || !keep_alive)
             break;
     }
