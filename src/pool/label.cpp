@@ -60,6 +60,17 @@ Result<EncryptionParams> parse_encryption(const nlohmann::json& json, std::strin
 
 }  // namespace
 
+Status format_member_disk(io::Disk& disk, const DiskLabel& label) {
+    for (unsigned bucket = 0; bucket < 256; ++bucket) {
+        char dir[16];
+        std::snprintf(dir, sizeof dir, "shards/%02x", bucket);
+        TIERCEL_TRY(disk.make_dirs(dir));
+    }
+    TIERCEL_TRY(disk.sync_dir("shards"));
+    TIERCEL_TRY(write_label(disk, label));
+    return disk.sync_dir("");
+}
+
 PoolUuid random_uuid() {
     PoolUuid uuid{};
     (void)codec::ensure_sodium();

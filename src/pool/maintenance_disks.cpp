@@ -130,14 +130,7 @@ Status format_member_disk(Pool& pool, io::Disk& disk, uint32_t disk_id, const st
     label.disk_id = disk_id;
     label.disk_uuid = disk_uuid;
     label.created_unix = static_cast<int64_t>(std::time(nullptr));
-    for (unsigned bucket = 0; bucket < 256; ++bucket) {
-        char dir[16];
-        std::snprintf(dir, sizeof dir, "shards/%02x", bucket);
-        TIERCEL_TRY(disk.make_dirs(dir));
-    }
-    TIERCEL_TRY(disk.sync_dir("shards"));
-    TIERCEL_TRY(write_label(disk, label));
-    return disk.sync_dir("");
+    return format_member_disk(disk, label);
 }
 
 Result<uint32_t> add_disk(Pool& pool, const NewDisk& spec) {

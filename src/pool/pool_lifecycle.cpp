@@ -78,17 +78,6 @@ Result<std::optional<EncryptionParams>> prepare_encryption(const PoolSpec& spec,
     return std::optional<EncryptionParams>(params);
 }
 
-Status format_disk(io::Disk& disk, const DiskLabel& label) {
-    for (unsigned bucket = 0; bucket < 256; ++bucket) {
-        char dir[16];
-        std::snprintf(dir, sizeof dir, "shards/%02x", bucket);
-        TIERCEL_TRY(disk.make_dirs(dir));
-    }
-    TIERCEL_TRY(disk.sync_dir("shards"));
-    TIERCEL_TRY(write_label(disk, label));
-    return disk.sync_dir("");
-}
-
 }  // namespace
 
 std::string encode_u64(uint64_t value) {
@@ -154,7 +143,7 @@ Result<std::unique_ptr<Pool>> Pool::create(const PoolSpec& spec, const CreateOpt
             TIERCEL_TRY(erase_previous_pool(*disk.disk));
         DiskLabel label{pool->uuid_, spec.name, id, random_disk_uuid(), spec.k, spec.m, spec.chunk_size,
                         static_cast<int64_t>(std::time(nullptr)), encryption};
-        TIERCEL_TRY(format_disk(*disk.disk, label));
+        TIERCEL_TRY(format_member_disk(*disk.disk, label));
         DiskRecord record{id, label.disk_uuid, disk.path, disk.tier, disk.failure_domain, disk.capacity.value_or(0),
                           DiskState::active};
         batch.put(disk_key(id), encode_disk(record));

@@ -40,6 +40,9 @@ std::string encode_label(const DiskLabel& label);
 Result<DiskLabel> decode_label(std::string_view text, std::string_view where);
 Result<DiskLabel> read_label(io::Disk& disk);
 Status write_label(io::Disk& disk, const DiskLabel& label);
+// Makes a directory a member disk: the 256 shard directories, then the label, each made durable. The label comes
+// last, so a crash never leaves a labelled disk without its shard directories.
+Status format_member_disk(io::Disk& disk, const DiskLabel& label);
 
 PoolUuid random_uuid();
 Result<PoolUuid> parse_uuid(std::string_view text);
