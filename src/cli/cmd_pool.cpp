@@ -1,5 +1,6 @@
 // `tiercel pool ...`: create the pool and use its object layer from the command line. These commands open the pool
-// themselves and hold its exclusive lock while they run.
+// themselves and hold its exclusive lock while they run; `pool fsck` (like the maintenance commands) runs inside the
+// daemon instead when the daemon holds the pool.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include "tiercel/cli/common.hpp"
+#include "tiercel/cli/daemon_client.hpp"
+#include "tiercel/cli/daemon_jobs.hpp"
 #include "tiercel/cli/progress.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/pool/fsck.hpp"
@@ -156,39 +159,50 @@ int get_command(CliContext& context, const PoolArgs& args) {
     return status ? kExitOk : report_error("pool get", status.error());
 }
 
-int fsck_command(pool::Pool& pool, const PoolArgs& args) {
-    pool::FsckReport report = pool::fsck_pool(pool, args.repair);
-    const std::vector<std::pair<std::string, const std::vector<std::string>*>> sections = {
-        {"missing_shards", &report.missing_shards}, {"corrupt_shards", &report.corrupt_shards},
-        {"orphan_shards", &report.orphan_shards},   {"temp_files", &report.temp_files},
-        {"bad_records", &report.bad_records},       {"metadata", &report.metadata_findings},
-        {"repairs", &report.repairs}};
+// Prints fsck findings (pool::to_json(FsckReport) shape) and returns the exit code: offline and daemon runs alike.
+int print_fsck(const nlohmann::json& report, const PoolArgs& args) {
+    bool clean = report.value("clean", false);
+    bool intact = report.value("data_intact", false);
     if (args.json) {
-        nlohmann::json out = {{"objects_checked", report.objects_checked},
-                              {"stripes_checked", report.stripes_checked},
-                              {"shards_checked", report.shards_checked},
-                              {"clean", report.clean()},
-                              {"data_intact", report.data_intact()}};
-        for (const auto& [name, list] : sections)
-            out[name] = *list;
-        std::cout << out.dump(2) << "\n";
+        std::cout << report.dump(2) << "\n";
     } else {
         std::printf("checked %llu objects, %llu stripes, %llu shards\n",
-                    static_cast<unsigned long long>(report.objects_checked),
-                    static_cast<unsigned long long>(report.stripes_checked),
-                    static_cast<unsigned long long>(report.shards_checked));
-        for (const auto& [name, list] : sections) {
-            if (list->empty())
+                    static_cast<unsigned long long>(report.value("objects_checked", uint64_t{0})),
+                    static_cast<unsigned long long>(report.value("stripes_checked", uint64_t{0})),
+                    static_cast<unsigned long long>(report.value("shards_checked", uint64_t{0})));
+        for (const char* name : {"missing_shards", "corrupt_shards", "orphan_shards", "temp_files", "bad_records",
+                                 "metadata", "repairs"}) {
+            auto list = report.value(name, std::vector<std::string>{});
+            if (list.empty())
                 continue;
-            std::printf("%s: %zu\n", name.c_str(), list->size());
-            for (size_t i = 0; i < list->size() && i < 20; ++i)
-                std::printf("  %s\n", (*list)[i].c_str());
-            if (list->size() > 20)
-                std::printf("  ... and %zu more (use --json for all)\n", list->size() - 20);
+            std::printf("%s: %zu\n", name, list.size());
+            for (size_t i = 0; i < list.size() && i < 20; ++i)
+                std::printf("  %s\n", list[i].c_str());
+            if (list.size() > 20)
+                std::printf("  ... and %zu more (use --json for all)\n", list.size() - 20);
         }
-        std::printf("%s\n", report.clean() ? "clean" : report.data_intact() ? "data intact" : "DATA NEEDS HEALING");
+        std::printf("%s\n", clean ? "clean" : intact ? "data intact" : "DATA NEEDS HEALING");
     }
-    return report.data_intact() && (report.clean() || args.repair) ? kExitOk : kExitFailed;
+    return intact && (clean || args.repair) ? kExitOk : kExitFailed;
+}
+
+int fsck_command(CliContext& context, const PoolArgs& args) {
+    auto config = load_config_or_report(context);
+    if (!config)
+        return context.exit_code;
+    if (daemon_running(*config)) {
+        std::atomic<bool> never{false};
+        auto job = run_daemon_job(*config, {{"operation", "fsck"}, {"repair", args.repair}}, args.json, never);
+        if (!job)
+            return report_error("pool fsck", job.error());
+        if ((*job)["result"].is_null())
+            return report_error("pool fsck", Error(Errc::io_error, job->value("error", "the fsck job failed")));
+        return print_fsck((*job)["result"], args);
+    }
+    auto handle = pool::open_configured_pool(config->pool, pool::PoolOpenMode::open);
+    if (!handle)
+        return report_error("cannot open the pool", handle.error());
+    return print_fsck(pool::to_json(pool::fsck_pool((*handle)->pool(), args.repair)), args);
 }
 
 void add_object_commands(CLI::App& pool_app, CliContext& context, std::shared_ptr<PoolArgs> args) {
@@ -310,11 +324,7 @@ void add_pool_command(CLI::App& app, CliContext& context) {
     fsck->add_flag("--repair", args->repair, "Delete orphan shards and temp files, repair metadata replicas");
     fsck->add_flag("--json", args->json, "Print JSON");
     fsck->footer("Exits 0 when nothing is wrong (or only what --repair fixed), 1 when data needs healing.");
-    fsck->callback([&context, args] {
-        auto handle = open_pool(context, pool::PoolOpenMode::open);
-        if (handle)
-            context.exit_code = fsck_command(handle->pool(), *args);
-    });
+    fsck->callback([&context, args] { context.exit_code = fsck_command(context, *args); });
     add_object_commands(*pool_app, context, args);
     add_pool_maintenance_commands(*pool_app, context);
 }
