@@ -50,32 +50,69 @@ std::unique_ptr<pool::PoolHandle> open_pool(CliContext& context, pool::PoolOpenM
     return std::move(*handle);
 }
 
-void print_status(const pool::PoolStatus& status) {
-    std::printf("pool %s (%s)  %d+%d  chunk %s  compression %s%s\n", status.name.c_str(), status.uuid.c_str(),
-                status.k, status.m, format_size(status.chunk_size).c_str(), status.compression.c_str(),
-                status.encrypted ? "  encrypted" : "");
-    std::printf("objects %llu (%s)   stripes: %llu healthy, %llu degraded, %llu lost\n",
-                static_cast<unsigned long long>(status.objects), format_size(status.logical_bytes).c_str(),
-                static_cast<unsigned long long>(status.stripes_healthy),
-                static_cast<unsigned long long>(status.stripes_degraded),
-                static_cast<unsigned long long>(status.stripes_lost));
+// Prints pool status (pool::to_json(PoolStatus) shape), so the daemon's answer and an offline status look the same.
+void print_status(const nlohmann::json& status) {
+    auto u64 = [](const nlohmann::json& object, const char* key) {
+        return static_cast<unsigned long long>(object.value(key, uint64_t{0}));
+    };
+    std::printf("pool %s (%s)  %d+%d  chunk %s  compression %s%s\n", status.value("name", "").c_str(),
+                status.value("uuid", "").c_str(), status.value("k", 0), status.value("m", 0),
+                format_size(status.value("chunk_size", uint64_t{0})).c_str(),
+                status.value("compression", "").c_str(), status.value("encrypted", false) ? "  encrypted" : "");
+    const auto& stripes = status["stripes"];
+    std::printf("objects %llu (%s)   stripes: %llu healthy, %llu degraded, %llu lost\n", u64(status, "objects"),
+                format_size(status.value("logical_bytes", uint64_t{0})).c_str(), u64(stripes, "healthy"),
+                u64(stripes, "degraded"), u64(stripes, "lost"));
     std::printf("\n%-7s %-5s %-9s %-8s %10s %10s %8s %8s %6s %6s %6s  %s\n", "DISK", "TIER", "STATE", "ONLINE",
                 "CAPACITY", "FREE", "SHARDS", "LAT(ms)", "R-ERR", "W-ERR", "CSUM", "PATH");
-    for (const auto& disk : status.disks) {
-        std::printf("%-7s %-5s %-9s %-8s %10s %10s %8llu %8.2f %6llu %6llu %6llu  %s%s%s\n", disk.name.c_str(),
-                    disk.tier.c_str(), disk.state.c_str(), disk.online ? "yes" : "NO",
-                    format_size(disk.capacity).c_str(), format_size(disk.free_bytes).c_str(),
-                    static_cast<unsigned long long>(disk.shards), disk.latency_ms,
-                    static_cast<unsigned long long>(disk.read_errors),
-                    static_cast<unsigned long long>(disk.write_errors),
-                    static_cast<unsigned long long>(disk.checksum_errors), disk.path.c_str(),
-                    disk.meta_replica ? "  [metadata]" : "",
-                    disk.online ? "" : ("  (" + disk.offline_reason + ")").c_str());
+    for (const auto& disk : status["disks"]) {
+        bool online = disk.value("online", false);
+        std::string offline = online ? "" : "  (" + disk.value("offline_reason", "") + ")";
+        std::printf("%-7s %-5s %-9s %-8s %10s %10s %8llu %8.2f %6llu %6llu %6llu  %s%s%s\n",
+                    disk.value("name", "").c_str(), disk.value("tier", "").c_str(), disk.value("state", "").c_str(),
+                    online ? "yes" : "NO", format_size(disk.value("capacity_bytes", uint64_t{0})).c_str(),
+                    format_size(disk.value("free_bytes", uint64_t{0})).c_str(), u64(disk, "shards"),
+                    disk.value("latency_ms", 0.0), u64(disk, "read_errors"), u64(disk, "write_errors"),
+                    u64(disk, "checksum_errors"), disk.value("path", "").c_str(),
+                    disk.value("meta_replica", false) ? "  [metadata]" : "", offline.c_str());
     }
-    std::printf("\nmetadata: sequence %llu, replicas:", static_cast<unsigned long long>(status.meta_sequence));
-    for (const auto& replica : status.meta_replicas)
-        std::printf(" %s%s", replica.disk.c_str(), replica.healthy ? "" : (" STALE: " + replica.stale_reason).c_str());
+    const auto& metadata = status["metadata"];
+    std::printf("\nmetadata: sequence %llu, replicas:", u64(metadata, "sequence"));
+    for (const auto& replica : metadata["replicas"]) {
+        std::string stale = replica.value("healthy", false) ? "" : " STALE: " + replica.value("stale_reason", "");
+        std::printf(" %s%s", replica.value("disk", "").c_str(), stale.c_str());
+    }
     std::printf("\n");
+    if (status.contains("maintenance"))
+        std::printf("maintenance: job %llu %s %s running\n", u64(status["maintenance"], "id"),
+                    status["maintenance"].value("operation", "").c_str(),
+                    status["maintenance"].value("target", "").c_str());
+}
+
+// `pool status`: from the daemon when it holds the pool, else offline. Exit 1 when stripes are lost.
+int status_command(CliContext& context, const PoolArgs& args) {
+    auto config = load_config_or_report(context);
+    if (!config)
+        return context.exit_code;
+    nlohmann::json status;
+    if (daemon_running(*config)) {
+        auto reply = daemon_request(*config, "GET", "/api/v1/pool");
+        if (!reply)
+            return report_error("pool status", reply.error());
+        if (!reply->ok())
+            return report_error("pool status", daemon_error(*reply));
+        status = reply->body;
+    } else {
+        auto handle = pool::open_configured_pool(config->pool, pool::PoolOpenMode::open);
+        if (!handle)
+            return report_error("cannot open the pool", handle.error());
+        status = pool::to_json((*handle)->pool().status());
+    }
+    if (args.json)
+        std::cout << status.dump(2) << "\n";
+    else
+        print_status(status);
+    return status["stripes"].value("lost", uint64_t{0}) > 0 ? kExitFailed : kExitOk;
 }
 
 int put_command(CliContext& context, const PoolArgs& args) {
@@ -288,18 +325,7 @@ void add_pool_command(CLI::App& app, CliContext& context) {
 
     auto* status = pool_app->add_subcommand("status", "Disks, stripe health and metadata replicas.");
     status->add_flag("--json", args->json, "Print JSON");
-    status->callback([&context, args] {
-        auto handle = open_pool(context, pool::PoolOpenMode::open);
-        if (!handle)
-            return;
-        auto report = handle->pool().status();
-        if (args->json)
-            std::cout << pool::to_json(report).dump(2) << "\n";
-        else
-            print_status(report);
-        if (report.stripes_lost > 0)
-            context.exit_code = kExitFailed;
-    });
+    status->callback([&context, args] { context.exit_code = status_command(context, *args); });
 
     auto* placement = pool_app->add_subcommand("placement", "Explain where the shards of stripe ID go, and why.");
     placement->add_option("stripe", args->stripe_id, "Stripe id")->required();

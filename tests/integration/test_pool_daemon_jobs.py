@@ -159,6 +159,11 @@ def main():
         result = cli(daemon, "pool", "put", "x", "/etc/hostname")
         check(result.returncode != 0 and b"daemon" in result.stderr,
               f"offline put while the daemon runs should be refused naming the daemon: {result.stderr.decode()}")
+        result = cli(daemon, "pool", "status")
+        check(result.returncode == 0 and b"pool tank" in result.stdout and b"disk7" in result.stdout,
+              f"pool status while the daemon runs (answered by the daemon): {result.stderr.decode()}")
+        result = cli(daemon, "pool", "status", "--json")
+        check(result.returncode == 0 and job_json(result).get("objects") == 24, f"pool status --json: {result.stdout!r}")
         test_bad_requests(daemon, token)
         test_heal(daemon)
         test_busy_cancel_resume(daemon, token)
