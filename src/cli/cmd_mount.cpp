@@ -1,10 +1,15 @@
 // `tiercel mount MOUNTPOINT`: mount the pool as a filesystem in the foreground (only the pool and FUSE services).
+#include <iostream>
+
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tiercel/cli/common.hpp"
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
+#include "tiercel/fs/fs_check.hpp"
 #include "tiercel/fs/fs_service.hpp"
+#include "tiercel/pool/pool_from_config.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -34,6 +39,29 @@ int mount(Config config, const MountArgs& args) {
     return daemon.run();
 }
 
+int check(const Config& config, bool json) {
+    auto handle = pool::open_configured_pool(config.pool, pool::PoolOpenMode::open);
+    if (!handle)
+        return report_error("cannot open the pool", handle.error());
+    fs::FsCheckReport report = fs::check_filesystem((*handle)->pool());
+    if (json) {
+        nlohmann::json out{{"inodes", report.inodes},   {"entries", report.entries},
+                           {"blocks", report.blocks},   {"leftover_blocks", report.leftover_blocks},
+                           {"problems", report.problems}, {"ok", report.ok()}};
+        std::cout << out.dump() << "\n";
+    } else {
+        std::printf("%llu inodes, %llu directory entries, %llu blocks (%llu left over by a crash, removed at the next "
+                    "mount)\n",
+                    static_cast<unsigned long long>(report.inodes), static_cast<unsigned long long>(report.entries),
+                    static_cast<unsigned long long>(report.blocks),
+                    static_cast<unsigned long long>(report.leftover_blocks));
+        for (const auto& problem : report.problems)
+            std::printf("problem: %s\n", problem.c_str());
+        std::printf("%s\n", report.ok() ? "filesystem is consistent" : "filesystem has problems");
+    }
+    return report.ok() ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 void add_mount_command(CLI::App& app, CliContext& context) {
@@ -52,6 +80,22 @@ void add_mount_command(CLI::App& app, CliContext& context) {
         if (!config)
             return;
         context.exit_code = mount(std::move(*config), *args);
+    });
+
+    auto* fs_app = app.add_subcommand("fs", "The pool's filesystem (offline tools).");
+    fs_app->require_subcommand(1);
+    auto json = std::make_shared<bool>(false);
+    auto* check_app = fs_app->add_subcommand(
+        "check", "Check the filesystem's namespace (entries, link counts, reachability); changes nothing.");
+    check_app->add_option("-c,--config", context.config_flag, "Config file (as the global -c)");
+    check_app->add_flag("--json", *json, "Print the report as JSON");
+    check_app->footer("Exit code 0 when consistent, 1 when problems were found. Needs the pool's lock (not while\n"
+                      "it is mounted or served).");
+    check_app->callback([&context, json] {
+        auto config = load_config_or_report(context);
+        if (!config)
+            return;
+        context.exit_code = check(*config, *json);
     });
 }
 
