@@ -15,6 +15,10 @@
 
 namespace tiercel::fs {
 
+namespace {
+constexpr uint64_t kPrefetchBlocks = 8;
+}  // namespace
+
 struct Filesystem::Fetch {
     bool done = false;
     int error = 0;
@@ -147,9 +151,11 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<std
         return ENOENT;
     n->last_read_end = end;
     if (sequential) {
+        // Keep kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
         const uint64_t next = (end + block_size_ - 1) / block_size_;
-        prefetch(lock, ino, next);
-        prefetch(lock, ino, next + 1);
+        const uint64_t window = std::max<uint64_t>(1, std::min<uint64_t>(kPrefetchBlocks, options_.cache_bytes / block_size_ / 4));
+        for (uint64_t b = next; b < next + window; ++b)
+            prefetch(lock, ino, b);
     }
     relatime(*n);
     return 0;

@@ -44,7 +44,7 @@ struct FsOptions {
     std::chrono::milliseconds writeback_interval{5000};
     uint64_t dirty_limit = 256ull << 20;   // buffered bytes before writers wait
     uint64_t cache_bytes = 256ull << 20;   // clean blocks kept for reads
-    unsigned writeback_threads = 8;
+    unsigned writeback_threads = 16;  // block puts and prefetches in flight
 };
 
 struct Caller {
