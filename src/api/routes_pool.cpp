@@ -55,6 +55,8 @@ void register_pool_read_routes(Router& router, ApiContext& context) {
             for (const auto& object : pool.list(prefix)) {
                 if (objects.size() >= limit)
                     break;
+                if (pool::is_internal_object(object.name))
+                    continue;  // the filesystem's blocks are listed through the mount, not here
                 objects.push_back(pool::to_json(object));
             }
             return json_response(http::status::ok, {{"objects", objects}}, request.request.version());

@@ -274,6 +274,7 @@ void add_object_commands(CLI::App& pool_app, CliContext& context, std::shared_pt
         if (!handle)
             return;
         auto objects = handle->pool().list(args->prefix);
+        std::erase_if(objects, [](const pool::ObjectInfo& object) { return pool::is_internal_object(object.name); });
         if (args->json) {
             nlohmann::json out = nlohmann::json::array();
             for (const auto& object : objects)

@@ -9,6 +9,7 @@
 #include "tiercel/cli/common.hpp"
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
+#include "tiercel/fs/fs_service.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -23,8 +24,15 @@ int serve(Config config) {
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
     api::ApiContext api_context{daemon, *token, pool_service.get()};
-    // Order matters: the pool opens before the API that serves it, and stops after it.
+    // Order matters: the pool opens before the filesystem and the API that use it, and stops after them.
+    pool::PoolService* pools = pool_service.get();
+    const std::string mountpoint = daemon.config().pool.mountpoint;
     daemon.add_service(std::move(pool_service));
+    if (!mountpoint.empty()) {
+        fs::MountOptions options;
+        options.mountpoint = mountpoint;
+        daemon.add_service(std::make_unique<fs::FsService>(daemon, [pools] { return pools->pool(); }, options));
+    }
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }

@@ -94,6 +94,12 @@ struct DiskStatus {
     uint64_t checksum_errors = 0;
 };
 
+// Raw bytes over the online disks that accept writes (before redundancy: usable space is this × k/(k+m)).
+struct PoolSpace {
+    uint64_t total_bytes = 0;
+    uint64_t free_bytes = 0;
+};
+
 struct PoolStatus {
     std::string name;
     std::string uuid;
@@ -130,6 +136,9 @@ public:
     std::vector<ObjectInfo> list(std::string_view prefix);
 
     PoolStatus status();
+    // Cheap (no metadata scan): for statfs.
+    PoolSpace space();
+    bool encrypted() const { return key_.has_value(); }
     Result<Placement> explain_placement(uint64_t stripe_id);
 
     const PoolUuid& uuid() const { return uuid_; }
@@ -155,6 +164,10 @@ private:
     std::mutex degraded_mutex_;
     std::set<uint64_t> degraded_stripes_;
 };
+
+// Names starting with \x01 belong to layers above the object store (the filesystem's blocks); `pool ls` and the
+// REST object listing hide them.
+inline bool is_internal_object(std::string_view name) { return !name.empty() && name[0] == '\x01'; }
 
 // Rejects empty names, names over 1024 bytes and names with a NUL byte (Errc::invalid_input).
 Status validate_object_name(std::string_view name);

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""FUSE mount vs ext4 on the same device, in the same run (issue 4's benchmark).
+
+A 4+2 pool (compression off, chunk 1 MiB as by default, so 4 MiB file blocks) on six directories of one ext4 filesystem is
+mounted with `tiercel mount`; each workload runs on the mount and in a plain directory of that same ext4, and the
+ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed.
+
+Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--size-mib 1024] [--files 10000]
+Needs root (drop_caches, allow_other mount)."""
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+
+
+def drop_caches():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def seq_write(path, size_mib):
+    chunk = os.urandom(1 << 20)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    for _ in range(size_mib):
+        os.write(fd, chunk)
+    os.fsync(fd)
+    os.close(fd)
+
+
+def seq_read(path):
+    fd = os.open(path, os.O_RDONLY)
+    while os.read(fd, 1 << 20):
+        pass
+    os.close(fd)
+
+
+def random_reads(path, count, seed=1):
+    rng = random.Random(seed)
+    size = os.path.getsize(path)
+    fd = os.open(path, os.O_RDONLY)
+    for _ in range(count):
+        os.pread(fd, 4096, rng.randrange(size // 4096) * 4096)
+    os.close(fd)
+
+
+def metadata(root, files):
+    d = os.path.join(root, "meta")
+    os.makedirs(d)
+    for i in range(files):
+        os.close(os.open(os.path.join(d, f"f{i}"), os.O_CREAT | os.O_WRONLY, 0o644))
+    for i in range(files):
+        os.stat(os.path.join(d, f"f{i}"))
+    for i in range(files):
+        os.unlink(os.path.join(d, f"f{i}"))
+
+
+def untar(root, tarball):
+    d = os.path.join(root, "inc")
+    os.makedirs(d)
+    subprocess.run(["tar", "xf", tarball, "-C", d], check=True)
+    subprocess.run(["sync", "-f", d], check=True)
+
+
+def find_du(root):
+    d = os.path.join(root, "inc")
+    subprocess.run(["find", d], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["du", "-s", d], check=True, stdout=subprocess.DEVNULL)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--dir", default="/var/tmp")
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--files", type=int, default=10000)
+    parser.add_argument("--random-reads", type=int, default=2000)
+    parser.add_argument("--chunk", default="1MiB", help="pool chunk_size (the default); the file block is 4 x chunk")
+    parser.add_argument("--only-data", action="store_true", help="only the sequential write and read")
+    args = parser.parse_args()
+    sys.argv = [sys.argv[0], args.binary]
+    from fuse_testlib import Mount, make_pool
+
+    workdir = tempfile.mkdtemp(prefix="tiercel-fuse-bench-", dir=args.dir)
+    config, _ = make_pool(workdir, chunk=args.chunk)
+    ext4 = os.path.join(workdir, "ext4")
+    os.makedirs(ext4)
+    mnt = os.path.join(workdir, "mnt")
+    log = os.path.join(workdir, "mount.log")
+    tarball = os.path.join(workdir, "include.tar")
+    subprocess.run(["tar", "cf", tarball, "-C", "/usr", "include"], check=True)
+    mount = Mount(config, mnt, log).start()
+    results = []
+
+    def remount():
+        nonlocal mount
+        mount.stop()
+        drop_caches()
+        mount = Mount(config, mnt, log).start()
+
+    def row(name, unit, amount, t_ext4, t_fuse, higher_is_better=True):
+        ratio = t_ext4 / t_fuse
+        results.append((name, f"{amount / t_ext4:.1f} {unit}", f"{amount / t_fuse:.1f} {unit}", ratio))
+        print(f"{name:38s} ext4 {amount / t_ext4:10.1f} {unit:8s} tiercel {amount / t_fuse:10.1f} {unit:8s} "
+              f"ratio {ratio:.2f}", flush=True)
+
+    try:
+        big_e, big_f = os.path.join(ext4, "big"), os.path.join(mnt, "big")
+        row(f"seq write {args.size_mib} MiB + fsync", "MiB/s", args.size_mib,
+            timed(lambda: seq_write(big_e, args.size_mib)), timed(lambda: seq_write(big_f, args.size_mib)))
+        drop_caches()
+        t_e = timed(lambda: seq_read(big_e))
+        remount()
+        row("seq read, cold cache", "MiB/s", args.size_mib, t_e, timed(lambda: seq_read(big_f)))
+        if args.only_data:
+            return
+        drop_caches()
+        t_e = timed(lambda: random_reads(big_e, args.random_reads))
+        remount()
+        row("4 KiB random reads, cold cache", "IOPS", args.random_reads, t_e,
+            timed(lambda: random_reads(big_f, args.random_reads)))
+        os.unlink(big_e)
+        os.unlink(big_f)
+        row(f"create+stat+unlink {args.files} files", "files/s", args.files,
+            timed(lambda: metadata(ext4, args.files)), timed(lambda: metadata(mnt, args.files)))
+        row("untar /usr/include + sync", "runs/s", 1, timed(lambda: untar(ext4, tarball)),
+            timed(lambda: untar(mnt, tarball)))
+        drop_caches()
+        t_e = timed(lambda: find_du(ext4))
+        remount()
+        row("find + du over it, cold", "runs/s", 1, t_e, timed(lambda: find_du(mnt)))
+    finally:
+        mount.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("\n| workload | ext4 | tiercel | ratio |\n|---|---|---|---|")
+    for name, e, f, ratio in results:
+        print(f"| {name} | {e} | {f} | {ratio:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

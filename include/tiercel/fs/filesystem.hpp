@@ -1,0 +1,240 @@
+// Contract: the POSIX filesystem over a pool, independent of FUSE (fs_service.hpp is the FUSE glue).
+//  - Namespace (inodes, directory entries, xattrs, symlinks) is held in memory and persisted in the pool's replicated
+//    metadata store (inode.hpp). Metadata operations never wait for a disk: they change memory and mark records dirty;
+//    a committer thread writes every dirty record in one atomic batch each `commit_interval` (ext4's journal commit),
+//    so after a crash the namespace is the state after some prefix of operations. fsync, fdatasync and fsyncdir force a
+//    durable commit, and fsync first makes the file's data durable.
+//  - File data is split into blocks of block_size() bytes (one pool stripe); each block that holds data is one pool
+//    object (fs_block_name). A block is replaced copy-on-write by put, so a small write rewrites one block, never the
+//    file. Writes are buffered per block; a block is written out when it is full, at release, every
+//    `writeback_interval`, at fsync, and when dirty memory passes `dirty_limit` (writers then wait).
+//  - Reads are served from dirty buffers, a clean-block cache, or pool range reads; sequential readers get the next
+//    block prefetched.
+//  - All methods are thread-safe and return 0 or a positive errno. Metadata methods do not block on I/O; read, write,
+//    truncate (setattr with a size), fsync, fallocate, copy_file_range and release of the last link may.
+//  - Permission checks are the kernel's (default_permissions); this layer implements what the kernel leaves to the
+//    filesystem: setgid directories, default ACL inheritance, mode/ACL consistency, name length, non-empty rmdir.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "tiercel/fs/inode.hpp"
+#include "tiercel/pool/pool.hpp"
+
+namespace tiercel::fs {
+
+struct FsOptions {
+    std::chrono::milliseconds commit_interval{1000};
+    std::chrono::milliseconds writeback_interval{5000};
+    uint64_t dirty_limit = 256ull << 20;   // buffered bytes before writers wait
+    uint64_t cache_bytes = 256ull << 20;   // clean blocks kept for reads
+    unsigned writeback_threads = 16;  // block puts and prefetches in flight
+};
+
+struct Caller {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    uint32_t umask = 022;
+};
+
+struct DirEntry {
+    std::string name;
+    struct stat attr {};
+    uint64_t cookie = 0;  // readdir offset of the next entry
+};
+
+struct FsStats {
+    uint64_t total_bytes = 0;  // usable after redundancy
+    uint64_t free_bytes = 0;
+    uint64_t files = 0;
+};
+
+class Filesystem {
+public:
+    // Loads the namespace from the pool's metadata (creating the root on first use) and removes blocks a crash left
+    // behind (objects of deleted inodes, and data past a file's end).
+    static Result<std::unique_ptr<Filesystem>> open(pool::Pool& pool, FsOptions options = {});
+    ~Filesystem();
+    Filesystem(const Filesystem&) = delete;
+    Filesystem& operator=(const Filesystem&) = delete;
+
+    // Writes out every dirty block, commits the namespace, frees unlinked inodes still open. Idempotent.
+    Status shutdown();
+
+    uint64_t block_size() const { return block_size_; }
+
+    // --- names and attributes (lookup and creation count one kernel lookup reference on the result)
+    int lookup(uint64_t parent, std::string_view name, struct stat& out);
+    void forget(uint64_t ino, uint64_t nlookup);
+    // One more kernel lookup reference (an entry readdirplus returned).
+    void retain(uint64_t ino);
+    int getattr(uint64_t ino, struct stat& out);
+    struct SetAttr {
+        std::optional<uint32_t> mode, uid, gid;
+        std::optional<uint64_t> size;
+        std::optional<int64_t> atime_ns, mtime_ns;  // already resolved ("now" is the caller's job)
+    };
+    int setattr(uint64_t ino, const SetAttr& change, struct stat& out);
+    int mknod(uint64_t parent, std::string_view name, uint32_t mode, uint64_t rdev, const Caller& caller,
+              struct stat& out);
+    int mkdir(uint64_t parent, std::string_view name, uint32_t mode, const Caller& caller, struct stat& out);
+    int symlink(uint64_t parent, std::string_view name, std::string_view target, const Caller& caller,
+                struct stat& out);
+    int link(uint64_t ino, uint64_t new_parent, std::string_view new_name, struct stat& out);
+    int unlink(uint64_t parent, std::string_view name);
+    int rmdir(uint64_t parent, std::string_view name);
+    int rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+               unsigned flags);
+    int readlink(uint64_t ino, std::string& out);
+    // Entries after `cookie` (0 = from the start, "." and ".." included), at most max_entries.
+    int readdir(uint64_t ino, uint64_t cookie, size_t max_entries, std::vector<DirEntry>& out);
+    FsStats statfs();
+
+    // --- open files
+    int open(uint64_t ino, bool truncate);
+    int release(uint64_t ino);
+    int read(uint64_t ino, uint64_t offset, size_t size, std::vector<std::byte>& out);
+    int write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+    int fsync(uint64_t ino, bool datasync);
+    int fsyncdir(uint64_t ino);
+    int fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);
+    // SEEK_DATA / SEEK_HOLE; ENXIO past the end or when no data follows.
+    int lseek(uint64_t ino, uint64_t offset, int whence, uint64_t& out);
+    int copy_file_range(uint64_t in_ino, uint64_t in_off, uint64_t out_ino, uint64_t out_off, size_t length,
+                        size_t& copied);
+
+    // --- extended attributes (getxattr/listxattr with size 0 report the needed size)
+    int setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags);
+    int getxattr(uint64_t ino, std::string_view name, std::string& out);
+    int listxattr(uint64_t ino, std::string& out);
+    int removexattr(uint64_t ino, std::string_view name);
+
+    // Forces a durable commit of the namespace now (what fsync and fsyncdir end with).
+    int commit_now();
+
+private:
+    struct DirSlot {
+        uint64_t ino = 0;
+        uint64_t cookie = 0;
+    };
+    struct DirtyBlock {
+        std::shared_ptr<std::vector<std::byte>> data;  // the block's bytes from its start; shared while flushing
+        uint64_t version = 0;
+        bool flushing = false;
+        bool failed = false;
+    };
+    struct Node {
+        InodeRecord rec;
+        uint64_t parent = 0;  // directories only (".." and rename loops)
+        uint64_t nlookup = 0;
+        uint32_t open_count = 0;
+        std::map<std::string, DirSlot, std::less<>> entries;  // directories
+        std::map<uint64_t, std::string> by_cookie;
+        uint64_t next_cookie = 3;  // 1 and 2 are "." and ".."
+        std::map<uint64_t, uint32_t> stored;  // block -> valid bytes in its pool object
+        std::map<uint64_t, DirtyBlock> dirty;
+        unsigned flushing = 0;
+        uint64_t data_epoch = 0;  // bumped when stored data changes, so a racing fetch is not cached
+        uint64_t last_read_end = UINT64_MAX;
+        int write_error = 0;
+        bool freeing = false;
+        bool truncating = false;  // blocks are being removed: writes and flushes wait
+    };
+    struct CacheKey {
+        uint64_t ino, block;
+        bool operator<(const CacheKey& o) const { return ino != o.ino ? ino < o.ino : block < o.block; }
+    };
+    struct CacheEntry {
+        std::shared_ptr<const std::vector<std::byte>> data;
+        std::list<CacheKey>::iterator lru;
+    };
+    using Lock = std::unique_lock<std::mutex>;
+
+    Filesystem(pool::Pool& pool, FsOptions options);
+    Status load();
+    Status remove_crash_leftovers();
+    void committer_loop();
+    int commit_locked(Lock& lock);
+
+    // Helpers below expect mu_ held.
+    Node* node(uint64_t ino);
+    void fill_stat(const Node& n, struct stat& out) const;
+    void mark(const Node& n) { dirty_inodes_.insert(n.rec.ino); }
+    void mark_entry(uint64_t parent, std::string_view name) { dirty_entries_.emplace(parent, std::string(name)); }
+    void add_entry(Node& dir, std::string_view name, uint64_t ino);
+    void remove_entry(Node& dir, std::string_view name);
+    int check_new_name(Node*& dir, uint64_t parent, std::string_view name);
+    Node& new_node(Node& dir, uint32_t mode, const Caller& caller);
+    void drop_link(Node& n, int64_t now);
+    void maybe_free(Lock& lock, uint64_t ino);
+    void touch_dir(Node& dir, int64_t now);
+    bool is_ancestor(uint64_t maybe_ancestor, uint64_t ino);
+    uint64_t allocated_bytes(const Node& n) const;
+
+    // Data path (mu_ held on entry; may unlock while doing I/O).
+    struct Fetch;
+    int block_for_write(Lock& lock, uint64_t ino, uint64_t block, bool whole, DirtyBlock*& out);
+    void wait_for_dirty_room(Lock& lock);
+    FsStats statfs_unlocked();
+    int fetch_block(Lock& lock, uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>>& out);
+    void start_flush(Lock& lock, uint64_t ino, uint64_t block);
+    void flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data, uint64_t version,
+                   uint32_t length);
+    int flush_inode(Lock& lock, uint64_t ino);
+    void wait_idle(Lock& lock, uint64_t ino);
+    int truncate_locked(Lock& lock, uint64_t ino, uint64_t size);
+    int remove_blocks(Lock& lock, uint64_t ino, uint64_t from_block);
+    void cache_put(uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>> data);
+    void cache_drop(uint64_t ino, uint64_t block);
+    void prefetch(Lock& lock, uint64_t ino, uint64_t block);
+    void relatime(Node& n);
+    int zero_range(Lock& lock, uint64_t ino, uint64_t offset, uint64_t length);
+
+    pool::Pool& pool_;
+    const FsOptions options_;
+    uint64_t block_size_ = 0;
+
+    std::mutex mu_;
+    std::condition_variable data_cv_;   // flushes finished, dirty memory freed
+    std::condition_variable commit_cv_;
+    std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;
+    uint64_t next_ino_ = 2;
+    std::set<uint64_t> dirty_inodes_;
+    std::set<std::pair<uint64_t, std::string>> dirty_entries_;
+    uint64_t commits_requested_ = 0, commits_done_ = 0;
+    bool committing_ = false;
+    int commit_error_ = 0;
+    bool stopping_ = false;
+    bool shut_down_ = false;
+    uint64_t dirty_bytes_ = 0;
+
+    std::map<CacheKey, CacheEntry> cache_;
+    std::list<CacheKey> lru_;
+    uint64_t cache_bytes_ = 0;
+    std::map<CacheKey, std::shared_ptr<Fetch>> fetches_;  // pool reads in flight, shared by concurrent readers
+    uint64_t pending_frees_ = 0;
+
+    boost::asio::thread_pool writeback_;
+    std::thread committer_;
+};
+
+int64_t now_ns();
+inline constexpr uint64_t kMaxFileSize = 1ull << 44;  // 16 TiB, ext4's limit with 4 KiB blocks
+
+}  // namespace tiercel::fs

@@ -1,0 +1,65 @@
+// Contract: the pool mounted as a filesystem, as a daemon service (FUSE low-level API, libfuse 3.14).
+//  - start() opens the Filesystem over the pool, mounts it and puts the session fd on the core loop: the loop reads
+//    requests and answers metadata requests at once (they touch memory only); reads, writes, truncates, fsyncs and
+//    the other requests that may wait for disks run on a worker pool and reply when done (deferred replies), so the
+//    loop never blocks and many reads run at once across disks.
+//  - stop() stops reading requests, waits for the requests in flight, writes out every dirty block, commits the
+//    namespace and unmounts. It blocks for that final flush: the pool service closes the pool right after it.
+//  - An external unmount (fusermount3 -u, umount) ends the session the same way (flush + commit); with
+//    stop_daemon_on_unmount (`tiercel mount`) it then stops the daemon.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "tiercel/core/daemon.hpp"
+#include "tiercel/core/service.hpp"
+#include "tiercel/fs/filesystem.hpp"
+
+struct fuse_session;
+struct fuse_buf;
+
+namespace tiercel::fs {
+
+struct MountOptions {
+    std::string mountpoint;
+    std::string options;  // extra -o options, comma-separated
+    bool stop_daemon_on_unmount = false;
+    unsigned worker_threads = 16;
+    FsOptions fs;
+};
+
+class FsService : public Service {
+public:
+    FsService(Daemon& daemon, std::function<pool::Pool*()> pool, MountOptions options);
+    ~FsService() override;
+    std::string_view name() const override { return "fs"; }
+    Status start() override;
+    void stop() override;
+
+    Filesystem* filesystem() { return fs_.get(); }
+    boost::asio::thread_pool& workers() { return *workers_; }
+
+private:
+    void wait_for_requests();
+    void drain_requests();
+    void on_unmounted();
+    void finish();
+
+    Daemon& daemon_;
+    std::function<pool::Pool*()> pool_;
+    MountOptions options_;
+    std::unique_ptr<Filesystem> fs_;
+    std::unique_ptr<boost::asio::thread_pool> workers_;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> fd_;
+    struct fuse_session* session_ = nullptr;
+    std::unique_ptr<struct fuse_buf> buffer_;
+    bool mounted_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace tiercel::fs

@@ -1,0 +1,121 @@
+// FsService: the FUSE session on the core loop. The /dev/fuse fd is non-blocking and watched by an Asio
+// stream_descriptor; each time it is readable the loop receives and dispatches every queued request.
+#include "tiercel/fs/fs_service.hpp"
+
+#include <fcntl.h>
+
+#include <vector>
+
+#include "fuse_ops.hpp"
+#include "tiercel/core/log.hpp"
+
+namespace tiercel::fs {
+
+FsService::FsService(Daemon& daemon, std::function<pool::Pool*()> pool, MountOptions options)
+    : daemon_(daemon), pool_(std::move(pool)), options_(std::move(options)) {}
+
+FsService::~FsService() { finish(); }
+
+Status FsService::start() {
+    pool::Pool* pool = pool_();
+    if (!pool)
+        return make_error(Errc::invalid_input, "cannot mount " + options_.mountpoint + ": no pool is configured");
+    TIERCEL_ASSIGN(fs_, Filesystem::open(*pool, options_.fs));
+    workers_ = std::make_unique<boost::asio::thread_pool>(options_.worker_threads);
+
+    // allow_other: a NAS share is for every user, and default_permissions makes the kernel check modes and ACLs.
+    std::string opts = "default_permissions,allow_other,fsname=tiercel,subtype=tiercel";
+    if (!options_.options.empty())
+        opts += "," + options_.options;
+    std::vector<std::string> argv_strings = {"tiercel", "-o", opts};
+    std::vector<char*> argv;
+    for (auto& arg : argv_strings)
+        argv.push_back(arg.data());
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    const fuse_lowlevel_ops& ops = fuse_operations();
+    session_ = fuse_session_new(&args, &ops, sizeof ops, this);
+    if (!session_)
+        return make_error(Errc::invalid_input, "cannot start a FUSE session with options '" + opts + "'");
+    if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
+        fuse_session_destroy(session_);
+        session_ = nullptr;
+        return make_error(Errc::io_error, "cannot mount the pool on " + options_.mountpoint +
+                                              " (is it an existing directory, and is /dev/fuse usable?)");
+    }
+    mounted_ = true;
+    const int fd = fuse_session_fd(session_);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    // The descriptor watches a duplicate: libfuse closes its own fd when the session ends.
+    fd_ = std::make_unique<boost::asio::posix::stream_descriptor>(daemon_.loop(), ::dup(fd));
+    buffer_ = std::make_unique<fuse_buf>();
+    *buffer_ = fuse_buf{};
+    wait_for_requests();
+    log::notice("fs", "mounted the pool on " + options_.mountpoint + " (block size " +
+                          std::to_string(fs_->block_size()) + " bytes)");
+    return {};
+}
+
+void FsService::wait_for_requests() {
+    fd_->async_wait(boost::asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec || finished_)
+            return;
+        drain_requests();
+    });
+}
+
+void FsService::drain_requests() {
+    for (int i = 0; i < 256; ++i) {
+        const int received = fuse_session_receive_buf(session_, buffer_.get());
+        if (received == -EAGAIN)
+            break;
+        if (received == -EINTR)
+            continue;
+        if (received <= 0 || fuse_session_exited(session_)) {
+            on_unmounted();
+            return;
+        }
+        fuse_session_process_buf(session_, buffer_.get());
+    }
+    wait_for_requests();
+}
+
+void FsService::on_unmounted() {
+    log::notice("fs", options_.mountpoint + " was unmounted");
+    mounted_ = false;  // the kernel already let go of the mount
+    if (options_.stop_daemon_on_unmount) {
+        daemon_.request_stop("the filesystem was unmounted");
+        return;
+    }
+    finish();
+}
+
+void FsService::stop() { finish(); }
+
+// Stops reading, lets the requests in flight finish, writes everything out, then unmounts.
+void FsService::finish() {
+    if (finished_ || !fs_)
+        return;
+    finished_ = true;
+    if (fd_) {
+        boost::system::error_code ignored;
+        fd_->cancel(ignored);
+        fd_->close(ignored);
+    }
+    if (workers_)
+        workers_->join();
+    if (Status flushed = fs_->shutdown(); !flushed)
+        log::error("fs", "final flush: " + flushed.error().describe());
+    if (session_) {
+        if (mounted_)
+            fuse_session_unmount(session_);
+        fuse_session_destroy(session_);
+        session_ = nullptr;
+    }
+    if (buffer_ && buffer_->mem)
+        std::free(buffer_->mem);
+    buffer_.reset();
+    fs_.reset();
+    log::notice("fs", "unmounted " + options_.mountpoint + "; the namespace is committed");
+}
+
+}  // namespace tiercel::fs
