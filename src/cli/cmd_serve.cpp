@@ -9,6 +9,7 @@
 #include "tiercel/cli/common.hpp"
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
+#include "tiercel/hsm/hsm_service.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -22,9 +23,12 @@ int serve(Config config) {
         return report_error("API token", token.error());
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
-    api::ApiContext api_context{daemon, *token, pool_service.get()};
-    // Order matters: the pool opens before the API that serves it, and stops after it.
+    auto hsm_service = std::make_unique<hsm::HsmService>(daemon);
+    api::ApiContext api_context{daemon, *token, pool_service.get(), hsm_service.get()};
+    // Order matters: the pool opens before the HSM (whose `pool` targets use it) and the API that serves them, and
+    // stops after them. The HSM puts its marks back on every stub before the API serves anything.
     daemon.add_service(std::move(pool_service));
+    daemon.add_service(std::move(hsm_service));
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }
