@@ -17,6 +17,7 @@
 #include "tiercel/core/units.hpp"
 #include "tiercel/hsm/archiver.hpp"
 #include "tiercel/hsm/file_state.hpp"
+#include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/policy.hpp"
 #include "tiercel/hsm/report.hpp"
 
@@ -372,6 +373,8 @@ CLI::App* with_paths(CLI::App* command, HsmArgs& args, bool json = true) {
 
 void add_hsm_command(CLI::App& app, CliContext& context) {
     auto args = std::make_shared<HsmArgs>();
+    // Started by the daemon (fork + exec) with the fanotify group on fd 3 and its socket on fd 4; hidden from --help.
+    app.add_subcommand("hsm-guardian", "")->group("")->callback([] { hsm::run_guardian(3, 4); });
     CLI::App* hsm = app.add_subcommand("hsm", "Archive cold files of a native filesystem and recall them on access.");
     hsm->require_subcommand(1);
     auto run = [&context](auto f) { return [&context, f] { context.exit_code = f(); }; };

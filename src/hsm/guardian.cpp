@@ -71,8 +71,10 @@ void deny_orphans(int group, rlim_t limit) {
     }
 }
 
-// The guardian's whole life: only system calls, no allocation (it is forked from a multi-threaded process).
-[[noreturn]] void guardian_main(int group, int listener) {
+}  // namespace
+
+// The guardian's whole life: a loop of system calls on fds 3 (group) and 4 (listener).
+void run_guardian(int group, int listener) {
     rlimit limit{};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     while (true) {
@@ -88,6 +90,8 @@ void deny_orphans(int group, rlim_t limit) {
         deny_orphans(group, limit.rlim_cur);
     }
 }
+
+namespace {
 
 Result<int> connect_guardian(const std::string& path) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -139,7 +143,10 @@ Result<int> spawn_guardian(const std::string& path, int group) {
         ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
         if (null > 4)
             ::close(null);
-        guardian_main(3, 4);
+        // A fresh image: a forked copy of the daemon's address space would keep its io_uring rings (mapped from the
+        // ring fd) and with them the daemon's sockets alive after the daemon dies.
+        ::execl("/proc/self/exe", "tiercel", "hsm-guardian", static_cast<char*>(nullptr));
+        ::_exit(127);
     }
     ::close(listener);
     return static_cast<int>(pid);

@@ -5,6 +5,7 @@ Real fanotify on a loop-mounted ext4 image. The recall is slowed by the test hoo
 (a sleep before each range fill) so the kill lands while the reader is known to be waiting."""
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,19 @@ except OSError as e:
 
 def start_reader(path):
     return subprocess.Popen([sys.executable, "-c", READER, path], stdout=subprocess.PIPE, text=True)
+
+
+def wait_port_free(port, timeout=10):
+    """After SIGKILL the daemon's io_uring is torn down asynchronously; its listening socket can linger briefly."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def main():
@@ -61,6 +75,7 @@ def main():
             time.sleep(1.0)
             check(waiting.poll() is None, "with no daemon a reader of a stub waits")
             daemon.env = None
+            wait_port_free(daemon.port)
             daemon.start()
             out, _ = waiting.communicate(timeout=30)
             check(out.startswith("data 65536"), f"the waiting reader gets data from the next daemon: {out!r}")

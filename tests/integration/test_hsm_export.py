@@ -35,7 +35,7 @@ const { DuckDBInstance } = require('@duckdb/node-api');
   const con = await db.connect();
   const reader = await con.runAndReadAll(
     "SELECT file_id, path, version, size, blake2b_256, target, key, payload_size FROM read_parquet('" +
-    process.argv[2] + "') ORDER BY path, version, target");
+    process.argv[process.argv.length - 1] + "') ORDER BY path, version, target");
   console.log(JSON.stringify(reader.getRowObjectsJson()));
 })().catch(e => { console.error(e); process.exit(1); });
 """

@@ -25,6 +25,10 @@ struct GuardedGroup {
     int guardian_pid = 0;
 };
 
+// The guardian process itself (the hidden `tiercel hsm-guardian` command, exec'd with the group on fd 3 and the
+// listening socket on fd 4). Never returns.
+[[noreturn]] void run_guardian(int group, int listener);
+
 // `create_group` makes a new fanotify group fd (or fails); called only when no guardian answers.
 Result<GuardedGroup> guarded_group(const std::string& state_dir, Result<int> (*create_group)());
 
