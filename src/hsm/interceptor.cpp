@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <condition_variable>
 #include <set>
 #include <thread>
 
@@ -87,6 +88,10 @@ struct Interceptor::PendingEvent {
 
 struct Interceptor::FileRecall {
     std::mutex mutex;  // one frame fill at a time; held while checking and filling
+    // Readers waiting for `mutex`. The background fill steps aside while there are any: std::mutex is not fair,
+    // and a fill loop that re-locks at once would starve a reader past recall_timeout.
+    std::atomic<int> waiting_readers{0};
+    std::condition_variable readers_done;
     uint64_t dev = 0, ino = 0;
     int fd = -1;       // a dup of the first event's fd: read-write, generates no events
     bool resident = false;
@@ -430,8 +435,16 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
     }
     Status filled;
     bool start_background = false;
+    ++file.waiting_readers;
     {
         std::lock_guard lock(file.mutex);
+        struct Leave {
+            FileRecall& file;
+            ~Leave() {
+                --file.waiting_readers;
+                file.readers_done.notify_all();
+            }
+        } leave{file};
         if (options_.test_delay.count() > 0)
             std::this_thread::sleep_for(options_.test_delay);
         uint64_t count = event->has_range ? event->count : file.version.size;
@@ -456,7 +469,8 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
 
 void Interceptor::background(std::shared_ptr<FileRecall> recall) {
     for (size_t i = 0; i < recall->table.frames.size(); ++i) {
-        std::lock_guard lock(recall->mutex);
+        std::unique_lock lock(recall->mutex);
+        recall->readers_done.wait(lock, [&] { return recall->waiting_readers == 0 || stopping_; });
         if (stopping_)
             return;
         if (auto filled = recall->fill(i, targets_); !filled) {

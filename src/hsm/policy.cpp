@@ -72,7 +72,8 @@ const HsmRuleConfig* matching_rule(const HsmConfig& config, const std::string& p
 Decision decide(const HsmConfig& config, const std::string& path, const struct stat& st, const std::string& state,
                 bool pinned, int64_t now) {
     Decision d{path, "keep", "", "", state, static_cast<uint64_t>(st.st_size), 0, {}};
-    int64_t last_use = std::max({seconds(st.st_atim), seconds(st.st_mtim), seconds(st.st_ctim)});
+    // ctime is not "use": Tiercel's own xattr updates change it.
+    int64_t last_use = std::max(seconds(st.st_atim), seconds(st.st_mtim));
     d.idle_seconds = std::max<int64_t>(0, now - last_use);
     const HsmRuleConfig* rule = matching_rule(config, path);
     if (!rule) {

@@ -184,12 +184,69 @@ def test_restart_recalls_again(daemon, mnt):
     check(sha256_file(path) == sha256_of_pattern(16 * MiB, seed=8), "after a restart the stub recalls")
 
 
+def test_cli_views_pin_recall_restore(daemon, mnt):
+    import json
+    path = os.path.join(mnt, "views", "kept.bin")
+    os.makedirs(os.path.dirname(path))
+    write_pattern(path, 3 * MiB + 5, seed=9)
+    archive(daemon, path)
+    listing = json.loads(cli(daemon, "hsm", "ls", os.path.dirname(path), "--state", "stub", "--json").stdout)
+    check([f["path"] for f in listing] == [path], f"hsm ls --state stub: {listing}")
+    result = cli(daemon, "hsm", "recall", path)
+    check(result.returncode == 0 and b"recalled" in result.stdout, f"hsm recall: {result}")
+    check(state_xattr(path).startswith("state=premigrated"), f"recalled file is premigrated: {state_xattr(path)}")
+    check(cli(daemon, "hsm", "pin", path).returncode == 0, "hsm pin")
+    result = cli(daemon, "hsm", "stub", path)
+    check(result.returncode == 1 and b"pinned" in result.stdout, f"a pinned file is not stubbed: {result}")
+    check(cli(daemon, "hsm", "unpin", path).returncode == 0, "hsm unpin")
+    result = cli(daemon, "hsm", "stub", path)
+    check(result.returncode == 0 and state_xattr(path).startswith("state=stub"), f"unpinned: stubbed: {result}")
+    restored = os.path.join(mnt, "views", "restored.bin")
+    result = cli(daemon, "hsm", "restore", path, "--version", "1", "--to", restored)
+    check(result.returncode == 0, f"hsm restore: {result}")
+    check(sha256_file(restored) == sha256_of_pattern(3 * MiB + 5, seed=9), "hsm restore writes version 1")
+    check(state_xattr(path).startswith("state=stub"), "restoring elsewhere leaves the stub a stub")
+    # A backup tool named in [[hsm.process]] with action deny gets EAGAIN and recalls nothing.
+    head = subprocess.run(["head", "-c", "100", path], capture_output=True)
+    check(head.returncode != 0 and b"Resource temporarily unavailable" in head.stderr, f"head is denied: {head}")
+    check(resident_bytes(path) == 0, "and nothing was recalled for it")
+
+    old = os.path.join(mnt, "views", "old.bin")
+    write_pattern(old, 2 * MiB, seed=12)
+    os.utime(old, (time.time() - 3 * 86400, time.time() - 3 * 86400))
+    small = os.path.join(mnt, "views", "small.bin")
+    write_pattern(small, 100, seed=13)
+    os.utime(small, (time.time() - 3 * 86400, time.time() - 3 * 86400))
+    part = os.path.join(mnt, "views", "film.part")
+    write_pattern(part, 2 * MiB, seed=14)
+    os.utime(part, (time.time() - 3 * 86400, time.time() - 3 * 86400))
+    scan = cli(daemon, "hsm", "scan", "--json")
+    check(scan.returncode == 0, f"hsm scan: {scan}")
+    files = {f["path"]: f for f in json.loads(scan.stdout)["files"]} if scan.returncode == 0 else {}
+    check(files.get(old, {}).get("action") == "premigrate", f"an idle large file would be premigrated: {files.get(old)}")
+    check("min_size" in files.get(small, {}).get("reason", ""), f"a small file is explained: {files.get(small)}")
+    check(files.get(part, {}).get("reason") == "no rule includes it", f"excluded *.part: {files.get(part)}")
+    check("already archived" in files.get(path, {}).get("reason", ""), f"a stub is explained: {files.get(path)}")
+
+
 def main():
     with ext4_mount("2200M") as (workdir, mnt):
         archive_dir = os.path.join(workdir, "archive")
         os.mkdir(archive_dir)
         os.mkdir(os.path.join(workdir, "d"))
-        with Daemon(sections=hsm_sections(mnt, archive_dir), workdir=os.path.join(workdir, "d")) as daemon:
+        extra = f"""
+[[hsm.rule]]
+name = "views"
+include = ["{mnt}/views/**"]
+exclude = ["**/*.part"]
+min_size = "1MiB"
+idle = "1d"
+copies = ["shelf"]
+[[hsm.process]]
+name = "head"
+action = "deny"
+"""
+        with Daemon(sections=hsm_sections(mnt, archive_dir) + extra, workdir=os.path.join(workdir, "d")) as daemon:
             daemon.archive_dir = archive_dir
             test_premigrate_without_daemon(daemon, mnt)
             daemon.start()
@@ -201,6 +258,10 @@ def main():
                 test_dirty_and_new_version(daemon, mnt)
                 test_target_gone_gives_eio(daemon, mnt)
                 test_restart_recalls_again(daemon, mnt)
+                test_cli_views_pin_recall_restore(daemon, mnt)
+            except BaseException:
+                print(daemon.read_log()[-5000:])
+                raise
             finally:
                 daemon.stop()
                 if daemon.process and daemon.process.returncode not in (0, None):

@@ -2,7 +2,8 @@
 // rules and water marks would do, and says why. Nothing is changed; `tiercel hsm scan` prints the result and the
 // daemon's policy pass (later) acts on it.
 //  - A file is a premigrate candidate when the first rule whose `include` globs match (and no `exclude` glob does)
-//    finds it at least `min_size` large and idle for `idle` (since the later of atime, mtime and ctime), it is not
+//    finds it at least `min_size` large and idle for `idle` (since the later of atime and mtime; ctime
+//    is not use: Tiercel's own xattr updates change it), it is not
 //    pinned, and it is resident or dirty.
 //  - When a watched filesystem is above high_water, premigrated (unpinned) files are proposed for stubbing, coldest
 //    first, until the estimated usage falls below low_water.
