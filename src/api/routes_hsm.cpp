@@ -79,6 +79,7 @@ void register_hsm_routes(Router& router, ApiContext& context) {
             return error_response(file.error(), version);
         return json_response(http::status::ok, *file, version);
     });
+    add_queue_route(router, context, "/api/v1/hsm/premigrate", &hsm::HsmService::queue_premigrate);
     add_queue_route(router, context, "/api/v1/hsm/stub", &hsm::HsmService::queue_stub);
     add_queue_route(router, context, "/api/v1/hsm/recall", &hsm::HsmService::queue_recall);
     add_pin_route(router, context, "/api/v1/hsm/pin", true);

@@ -11,6 +11,7 @@
 #include "tiercel/hsm/archiver.hpp"
 #include "tiercel/hsm/file_state.hpp"
 #include "tiercel/hsm/parquet.hpp"
+#include "tiercel/pool/pool_from_config.hpp"
 
 namespace tiercel::cli {
 namespace {
@@ -119,7 +120,16 @@ int rebuild_command(CliContext& context, const CatalogArgs& args) {
     auto catalog = hsm::Catalog::open(config->hsm.catalog_path(config->state_dir));
     if (!catalog)
         return report_error("catalog", catalog.error());
-    auto targets = hsm::make_targets(config->hsm);
+    std::unique_ptr<pool::PoolHandle> pool_handle;
+    if (hsm::has_pool_target(config->hsm)) {
+        auto handle = pool::open_configured_pool(config->pool, pool::PoolOpenMode::open);
+        if (!handle)
+            return report_error("catalog rebuild: a pool target needs the pool (stop `tiercel serve` first)",
+                                handle.error());
+        pool_handle = std::move(*handle);
+    }
+    auto targets = hsm::make_targets(config->hsm, pool_handle ? &pool_handle->pool() : nullptr,
+                                     config->state_dir + "/hsm");
     if (!targets)
         return report_error("catalog rebuild", targets.error());
     hsm::Target* target = targets->find(args.target);

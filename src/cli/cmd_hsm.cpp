@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/policy.hpp"
 #include "tiercel/hsm/report.hpp"
+#include "tiercel/pool/pool_from_config.hpp"
 
 namespace tiercel::cli {
 namespace {
@@ -36,6 +38,8 @@ struct HsmSetup {
     Config config;
     hsm::Catalog catalog;
     hsm::Targets targets;
+    std::unique_ptr<pool::PoolHandle> pool;  // held while a `pool` target is used offline
+    bool daemon_premigrates = false;          // a `pool` target while the daemon holds the pool
 };
 
 std::optional<HsmSetup> setup(CliContext& context) {
@@ -51,12 +55,27 @@ std::optional<HsmSetup> setup(CliContext& context) {
         context.exit_code = report_error("hsm catalog", catalog.error());
         return std::nullopt;
     }
-    auto targets = hsm::make_targets(config->hsm);
+    HsmSetup result{std::move(*config), std::move(*catalog), {}, nullptr, false};
+    if (hsm::has_pool_target(result.config.hsm)) {
+        if (daemon_running(result.config)) {
+            result.daemon_premigrates = true;  // only the daemon may open its pool now
+            return result;
+        }
+        auto handle = pool::open_configured_pool(result.config.pool, pool::PoolOpenMode::open);
+        if (!handle) {
+            context.exit_code = report_error("hsm: the pool target needs the pool", handle.error());
+            return std::nullopt;
+        }
+        result.pool = std::move(*handle);
+    }
+    auto targets = hsm::make_targets(result.config.hsm, result.pool ? &result.pool->pool() : nullptr,
+                                     result.config.state_dir + "/hsm");
     if (!targets) {
         context.exit_code = report_error("hsm targets", targets.error());
         return std::nullopt;
     }
-    return HsmSetup{std::move(*config), std::move(*catalog), std::move(*targets)};
+    result.targets = std::move(*targets);
+    return result;
 }
 
 std::string absolute(const std::string& path) {
@@ -73,7 +92,47 @@ std::vector<hsm::Target*> copy_targets(const HsmSetup& setup) {
     return targets;
 }
 
+std::optional<hsm::EventRow> finished_event(hsm::Catalog& catalog, const std::string& path, int64_t since,
+                                            const std::vector<std::string>& kinds);
+
+// Premigration by the daemon (a `pool` target while it holds the pool): queue, then wait for each outcome event.
+int premigrate_in_daemon(HsmSetup& setup, const std::vector<std::string>& paths, bool json, nlohmann::json& report) {
+    std::vector<std::string> absolute_paths;
+    for (const auto& path : paths)
+        absolute_paths.push_back(absolute(path));
+    nlohmann::json body = {{"paths", absolute_paths}};
+    int64_t requested_at = hsm::now_ns();
+    auto reply = daemon_request(setup.config, "POST", "/api/v1/hsm/premigrate", &body);
+    if (!reply || !reply->ok()) {
+        report_error("hsm premigrate (in the daemon)", reply ? daemon_error(*reply) : reply.error());
+        return static_cast<int>(paths.size());
+    }
+    int failures = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+    for (const auto& path : absolute_paths) {
+        std::optional<hsm::EventRow> outcome;
+        while (!outcome && std::chrono::steady_clock::now() < deadline) {
+            outcome = finished_event(setup.catalog, path, requested_at,
+                                     {"premigrate", "premigrate-failed", "archive-skipped"});
+            if (!outcome)
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        bool ok = outcome && outcome->kind == "premigrate";
+        failures += ok ? 0 : 1;
+        std::string detail = outcome ? outcome->detail : "no answer from the daemon";
+        report.push_back({{"path", path}, {"state", ok ? "premigrated" : "unchanged"}, {"detail", detail}});
+        if (!ok)
+            report.back()["error"] = detail;
+        if (!json)
+            std::printf("%s %s (by the daemon): %s\n", ok ? "premigrated" : "NOT premigrated", path.c_str(),
+                        detail.c_str());
+    }
+    return failures;
+}
+
 int premigrate_all(HsmSetup& setup, const std::vector<std::string>& paths, bool json, nlohmann::json& report) {
+    if (setup.daemon_premigrates)
+        return premigrate_in_daemon(setup, paths, json, report);
     int failures = 0;
     for (const auto& path : paths) {
         auto done = hsm::premigrate(setup.catalog, copy_targets(setup), path, setup.config.hsm.compression_level);
@@ -94,13 +153,15 @@ int premigrate_all(HsmSetup& setup, const std::vector<std::string>& paths, bool 
     return failures;
 }
 
-// The newest "stub" or "stub-failed" event for `path` recorded after `since`.
-std::optional<hsm::EventRow> finished_event(hsm::Catalog& catalog, const std::string& path, int64_t since) {
+// The newest event for `path` of one of `kinds`, recorded after `since`: how a queued daemon job ends.
+std::optional<hsm::EventRow> finished_event(hsm::Catalog& catalog, const std::string& path, int64_t since,
+                                            const std::vector<std::string>& kinds) {
     auto events = catalog.recent_events(200);
     if (!events)
         return std::nullopt;
     for (const auto& event : *events)
-        if (event.at_ns >= since && event.path == path && (event.kind == "stub" || event.kind == "stub-failed"))
+        if (event.at_ns >= since && event.path == path &&
+            std::find(kinds.begin(), kinds.end(), event.kind) != kinds.end())
             return event;
     return std::nullopt;
 }
@@ -125,7 +186,7 @@ int ask_daemon(HsmSetup& setup, const std::string& action, const std::vector<std
             if (action == "recall" && (state == "premigrated" || state == "dirty"))
                 break;
             // The stub job ends with a "stub" or "stub-failed" event for the path, newer than our request.
-            auto outcome = finished_event(setup.catalog, path, requested_at);
+            auto outcome = finished_event(setup.catalog, path, requested_at, {"stub", "stub-failed"});
             if (outcome && outcome->kind == "stub")
                 break;
             if (outcome)
@@ -274,6 +335,9 @@ int restore_command(CliContext& context, const HsmArgs& args) {
     auto s = setup(context);
     if (!s)
         return context.exit_code;
+    if (s->daemon_premigrates)
+        return report_error("hsm restore", make_error(Errc::busy, "a pool target is configured and the daemon holds "
+                                                                  "the pool: stop `tiercel serve` first"));
     auto path = absolute(args.paths.at(0));
     auto file = s->catalog.file_by_path(path);
     if (!file || !*file)

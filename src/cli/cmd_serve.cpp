@@ -23,7 +23,7 @@ int serve(Config config) {
         return report_error("API token", token.error());
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
-    auto hsm_service = std::make_unique<hsm::HsmService>(daemon);
+    auto hsm_service = std::make_unique<hsm::HsmService>(daemon, pool_service.get());
     api::ApiContext api_context{daemon, *token, pool_service.get(), hsm_service.get()};
     // Order matters: the pool opens before the HSM (whose `pool` targets use it) and the API that serves them, and
     // stops after them. The HSM puts its marks back on every stub before the API serves anything.

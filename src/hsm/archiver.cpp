@@ -61,16 +61,25 @@ Target* Targets::find(const std::string& name) const {
     return nullptr;
 }
 
-Result<Targets> make_targets(const HsmConfig& config) {
+Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool, const std::string& scratch_dir) {
     Targets targets;
     for (const auto& target : config.targets) {
         if (target.type == "dir")
             targets.all.push_back(make_dir_target(target.name, target.path));
+        else if (pool)
+            targets.all.push_back(make_pool_target(target.name, *pool, scratch_dir));
         else
-            return make_error(Errc::invalid_input, "hsm target " + target.name + ": type " + target.type +
-                                                       " is not available in this build (only dir)");
+            return make_error(Errc::unavailable, "hsm target " + target.name +
+                                                     ": type pool needs the pool ([pool] in the config, opened)");
     }
     return targets;
+}
+
+bool has_pool_target(const HsmConfig& config) {
+    for (const auto& target : config.targets)
+        if (target.type == "pool")
+            return true;
+    return false;
 }
 
 Result<PremigrateResult> premigrate(Catalog& catalog, const std::vector<Target*>& targets, const std::string& path_in,

@@ -12,13 +12,15 @@
 #include "tiercel/core/log.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/report.hpp"
+#include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::hsm {
 namespace {
 constexpr std::string_view component = "hsm";
 }
 
-HsmService::HsmService(Daemon& daemon) : daemon_(daemon) {}
+HsmService::HsmService(Daemon& daemon, pool::PoolService* pool_service)
+    : daemon_(daemon), pool_service_(pool_service) {}
 
 HsmService::~HsmService() {
     jobs_.join();
@@ -35,7 +37,10 @@ Status HsmService::start() {
     }
     TIERCEL_ASSIGN(auto catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
     catalog_ = std::make_unique<SharedCatalog>(std::move(catalog));
-    TIERCEL_ASSIGN(targets_, make_targets(config));
+    TIERCEL_ASSIGN(auto job_catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
+    job_catalog_.emplace(std::move(job_catalog));
+    pool::Pool* pool = pool_service_ ? pool_service_->pool() : nullptr;
+    TIERCEL_ASSIGN(targets_, make_targets(config, pool, daemon_.config().state_dir + "/hsm"));
     InterceptorOptions options;
     options.recall_timeout = config.recall_timeout;
     options.processes = config.processes;
@@ -129,6 +134,14 @@ Status HsmService::queue_stub(const std::vector<std::string>& paths) {
     return {};
 }
 
+Status HsmService::queue_premigrate(const std::vector<std::string>& paths) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    for (const auto& path : paths)
+        boost::asio::post(jobs_, [this, path] { premigrate_one(path); });
+    return {};
+}
+
 Status HsmService::queue_recall(const std::vector<std::string>& paths) {
     if (!active())
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
@@ -163,6 +176,19 @@ void HsmService::stub_one(const std::string& path) {
         (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, done.error().describe()); });
     } else
         log::info(component, "stubbed " + path);
+}
+
+void HsmService::premigrate_one(const std::string& path) {
+    std::vector<Target*> targets;
+    for (const auto& target : targets_.all)
+        targets.push_back(target.get());
+    auto done = premigrate(*job_catalog_, targets, path, daemon_.config().hsm.compression_level);
+    if (!done) {
+        log::error(component, "premigrate " + path + ": " + done.error().describe());
+        (void)job_catalog_->add_event("premigrate-failed", path, done.error().describe());
+    } else if (done->already) {
+        (void)job_catalog_->add_event("premigrate", path, "already current");
+    }
 }
 
 void HsmService::recall_one(const std::string& path) {

@@ -26,8 +26,10 @@ struct Targets {
     Target* find(const std::string& name) const;
 };
 
-// The targets of [[hsm.target]]. `pool` targets come from `pool_target` (may be null: then they are an error).
-Result<Targets> make_targets(const HsmConfig& config);
+// The targets of [[hsm.target]]. `pool` targets need the open pool (`pool`; null: they are an error naming why) and
+// spool their payloads in `scratch_dir`.
+Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool = nullptr, const std::string& scratch_dir = "");
+bool has_pool_target(const HsmConfig& config);
 
 struct PremigrateResult {
     int64_t file_id = 0, version = 0;

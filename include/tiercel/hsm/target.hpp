@@ -15,6 +15,10 @@
 #include "tiercel/core/error.hpp"
 #include "tiercel/hsm/payload.hpp"
 
+namespace tiercel::pool {
+class Pool;
+}
+
 namespace tiercel::hsm {
 
 class ObjectWriter : public ByteSink {
@@ -35,6 +39,9 @@ public:
 
 // A directory on any mounted filesystem (local disk, NFS, USB drive).
 std::unique_ptr<Target> make_dir_target(const std::string& name, const std::string& path);
+
+// Tiercel's own erasure-coded pool (hsm -> pool). Payloads are spooled to an O_TMPFILE in `scratch_dir`, then put.
+std::unique_ptr<Target> make_pool_target(const std::string& name, pool::Pool& pool, const std::string& scratch_dir);
 
 // The payload key of one archived version: "tiercel-hsm/<id % 256 as 2 hex>/<file id>-v<version>.zst".
 std::string payload_key(int64_t file_id, int64_t version);
