@@ -22,6 +22,8 @@ int run_cli(int argc, char** argv) {
     add_check_config_command(app, context);
     add_pool_command(app, context);
     add_mount_command(app, context);
+    add_hsm_command(app, context);
+    add_catalog_command(app, context);
 
     try {
         app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/fs/fs_service.hpp"
+#include "tiercel/hsm/hsm_service.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -23,8 +24,10 @@ int serve(Config config) {
         return report_error("API token", token.error());
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
-    api::ApiContext api_context{daemon, *token, pool_service.get()};
-    // Order matters: the pool opens before the filesystem and the API that use it, and stops after them.
+    auto hsm_service = std::make_unique<hsm::HsmService>(daemon, pool_service.get());
+    api::ApiContext api_context{daemon, *token, pool_service.get(), hsm_service.get()};
+    // Order matters: the pool opens before the filesystem and the HSM (whose `pool` targets use it) and the API that
+    // serves them, and stops after them. The HSM puts its marks back on every stub before the API serves anything.
     pool::PoolService* pools = pool_service.get();
     const std::string mountpoint = daemon.config().pool.mountpoint;
     daemon.add_service(std::move(pool_service));
@@ -33,6 +36,7 @@ int serve(Config config) {
         options.mountpoint = mountpoint;
         daemon.add_service(std::make_unique<fs::FsService>(daemon, [pools] { return pools->pool(); }, options));
     }
+    daemon.add_service(std::move(hsm_service));
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }

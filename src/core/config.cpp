@@ -13,6 +13,8 @@ namespace tiercel {
 
 void parse_pool_section(TableReader& root, PoolConfig& pool);  // config_pool.cpp
 void render_pool_section(const PoolConfig& pool, toml::table& out);
+void parse_hsm_section(TableReader& root, HsmConfig& hsm);  // config_hsm.cpp
+void render_hsm_section(const HsmConfig& hsm, toml::table& out);
 
 namespace {
 
@@ -45,6 +47,7 @@ void parse_root(const toml::table& table, Config& config, ConfigErrors& errors) 
     root.read_duration("shutdown_timeout", config.shutdown_timeout);
     parse_http_section(root, config.http);
     parse_pool_section(root, config.pool);
+    parse_hsm_section(root, config.hsm);
     root.finish();
 }
 
@@ -102,6 +105,8 @@ std::string render_config_toml(const Config& config) {
                      {"http", std::move(http)}};
     if (config.pool.configured)
         render_pool_section(config.pool, root);
+    if (config.hsm.configured)
+        render_hsm_section(config.hsm, root);
     std::ostringstream out;
     out << "# effective configuration from " << config.source_path << "\n" << root << "\n";
     return out.str();

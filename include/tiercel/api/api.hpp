@@ -12,6 +12,9 @@
 namespace tiercel::pool {
 class PoolService;
 }
+namespace tiercel::hsm {
+class HsmService;
+}
 
 namespace tiercel::api {
 
@@ -19,12 +22,14 @@ struct ApiContext {
     Daemon& daemon;
     std::string token;                       // the bearer token from [http] token_file
     pool::PoolService* pool = nullptr;       // null when the daemon hosts no pool service
+    hsm::HsmService* hsm = nullptr;          // null when the daemon hosts no HSM service
 };
 
 std::shared_ptr<Router> build_router(ApiContext& context);
 
 void register_core_routes(Router& router, ApiContext& context);
 void register_pool_routes(Router& router, ApiContext& context);
+void register_hsm_routes(Router& router, ApiContext& context);
 void register_dashboard_routes(Router& router);
 
 }  // namespace tiercel::api

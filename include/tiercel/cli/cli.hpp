@@ -28,6 +28,8 @@ void add_serve_command(CLI::App& app, CliContext& context);
 void add_check_config_command(CLI::App& app, CliContext& context);
 void add_pool_command(CLI::App& app, CliContext& context);
 void add_mount_command(CLI::App& app, CliContext& context);
+void add_hsm_command(CLI::App& app, CliContext& context);       // cmd_hsm.cpp
+void add_catalog_command(CLI::App& app, CliContext& context);   // cmd_catalog.cpp
 // scrub, heal, drain, replace, remove, add-disk, rebalance (cmd_pool_maintenance.cpp); called by add_pool_command.
 void add_pool_maintenance_commands(CLI::App& pool_app, CliContext& context);
 

@@ -44,6 +44,43 @@ struct PoolConfig {
     std::vector<PoolDiskConfig> disks;
 };
 
+struct HsmTargetConfig {
+    std::string name;
+    std::string type = "dir";  // dir | pool
+    std::string path;          // dir: the directory that holds payloads
+};
+
+struct HsmRuleConfig {
+    std::string name;
+    std::vector<std::string> include;  // globs over absolute paths; "**" crosses directories
+    std::vector<std::string> exclude;
+    uint64_t min_size = 0;
+    std::chrono::milliseconds idle{30LL * 24 * 3600 * 1000};  // since the later of last access and last change
+    std::vector<std::string> copies;                          // target names, one copy each
+};
+
+struct HsmProcessRule {
+    std::string name;             // the process's comm (as in /proc/PID/comm)
+    std::string action = "deny";  // recall | deny (EAGAIN, no recall)
+};
+
+struct HsmConfig {
+    bool configured = false;  // an [hsm] table is present
+    std::vector<std::string> watch;
+    std::vector<HsmTargetConfig> targets;
+    std::vector<HsmRuleConfig> rules;
+    double high_water = 0.85;
+    double low_water = 0.75;
+    std::string catalog;                            // default: <state_dir>/hsm/catalog.db
+    std::chrono::milliseconds recall_timeout{30'000};  // a reader waiting longer gets EIO
+    int compression_level = 3;
+    std::vector<HsmProcessRule> processes;
+
+    std::string catalog_path(const std::string& state_dir) const {
+        return catalog.empty() ? state_dir + "/hsm/catalog.db" : catalog;
+    }
+};
+
 struct Config {
     std::string source_path;  // the file it came from, or "(defaults)"
     std::string state_dir = "/var/lib/tiercel";
@@ -51,6 +88,7 @@ struct Config {
     std::chrono::milliseconds shutdown_timeout{5'000};
     HttpConfig http;
     PoolConfig pool;
+    HsmConfig hsm;
 
     std::string token_path() const;
     std::string socket_path() const;  // the CLI's Unix socket: <state_dir>/api.sock

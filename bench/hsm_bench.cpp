@@ -1,0 +1,345 @@
+// hsm_bench: what the HSM costs hot files, and how fast it archives and recalls, against native baselines measured
+// in the same run on the same loop-mounted ext4 image.
+// Usage (root): hsm_bench [workdir]   (default /tmp; needs ~4.5 GiB free). It makes a 4 GiB sparse ext4 image,
+// mounts it, and always unmounts it.
+//  1. Hot path: open+read+close of 10,000 small hot files plus a 1 GiB sequential read, on a filesystem that also
+//     holds 10,000 stubs: with no interceptor ("daemon stopped"), with the interceptor and its 10,000 inode marks
+//     ("daemon running"), and with an extra directory-wide FAN_ACCESS_PERM listener that allows everything. Page
+//     cache warm; best of 5 runs each, interleaved. Ratio = stopped / running time (1.00 = no cost).
+//  2. Time to the first 4 KiB of a 1 GiB stub (dir target), median of 3.
+//  3. Full recall of the 1 GiB stub (sequential read of the stub) against reading and decompressing its payload
+//     directly; archive (premigrate: hash, compress, write, read back and verify) against zstd-compressing the file
+//     straight into the target directory.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/fanotify.h>
+#include <sys/xattr.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <zstd.h>
+
+#include "tiercel/hsm/archiver.hpp"
+#include "tiercel/hsm/file_state.hpp"
+#include "tiercel/hsm/interceptor.hpp"
+
+namespace {
+
+using namespace tiercel;
+using Clock = std::chrono::steady_clock;
+constexpr int kSmallFiles = 10'000;
+constexpr size_t kSmallSize = 4096;
+constexpr size_t kBig = size_t{1} << 30;
+
+[[noreturn]] void die(const std::string& what) {
+    std::fprintf(stderr, "hsm_bench: %s\n", what.c_str());
+    std::exit(1);
+}
+
+void run(const std::string& command) {
+    if (std::system(command.c_str()) != 0)
+        die("failed: " + command);
+}
+
+double seconds(const std::function<void()>& body) {
+    auto start = Clock::now();
+    body();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void write_file(const std::string& path, size_t size, unsigned seed) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        die("create " + path);
+    std::vector<uint8_t> block(1 << 20);
+    for (size_t i = 0; i < block.size(); ++i)
+        block[i] = static_cast<uint8_t>((i * 2654435761u + seed) >> (i % 7 == 0 ? 3 : 24));
+    for (size_t offset = 0; offset < size; offset += block.size()) {
+        size_t n = std::min(block.size(), size - offset);
+        block[0] = static_cast<uint8_t>(offset >> 20);
+        if (::pwrite(fd, block.data(), n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n))
+            die("write " + path);
+    }
+    ::close(fd);
+}
+
+size_t read_all(const std::string& path, size_t chunk) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        die("open " + path + ": " + std::strerror(errno));
+    std::vector<char> buffer(chunk);
+    size_t total = 0;
+    while (true) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0)
+            die("read " + path + ": " + std::strerror(errno));
+        if (n == 0)
+            break;
+        total += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    return total;
+}
+
+std::string small_path(const std::string& dir, int i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/f%05d", i);
+    return dir + name;
+}
+
+double hot_workload(const std::string& hot) {
+    return seconds([&] {
+        for (int i = 0; i < kSmallFiles; ++i)
+            read_all(small_path(hot + "/small", i), kSmallSize);
+        read_all(hot + "/big.bin", 1 << 20);
+    });
+}
+
+// A directory-wide FAN_ACCESS_PERM listener that allows everything (how some HSMs watch directories).
+class AllowAllListener {
+public:
+    explicit AllowAllListener(const std::vector<std::string>& dirs) {
+        group_ = ::fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | FAN_CLASS_CONTENT, O_RDONLY | O_LARGEFILE);
+        if (group_ < 0)
+            die("fanotify_init for the FAN_ACCESS_PERM listener");
+        for (const auto& dir : dirs)
+            if (::fanotify_mark(group_, FAN_MARK_ADD, FAN_ACCESS_PERM | FAN_EVENT_ON_CHILD, AT_FDCWD, dir.c_str()))
+                die("fanotify_mark FAN_ACCESS_PERM " + dir);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~AllowAllListener() {
+        stop_ = true;
+        thread_.join();
+        ::close(group_);  // the marks go with the group
+    }
+
+private:
+    void serve() {
+        alignas(fanotify_event_metadata) char buffer[8192];
+        while (!stop_) {
+            pollfd ready{group_, POLLIN, 0};
+            if (::poll(&ready, 1, 50) <= 0)
+                continue;
+            ssize_t n = ::read(group_, buffer, sizeof buffer);
+            if (n <= 0)
+                continue;
+            auto* meta = reinterpret_cast<fanotify_event_metadata*>(buffer);
+            long left = n;
+            for (; FAN_EVENT_OK(meta, left); meta = FAN_EVENT_NEXT(meta, left)) {
+                if (meta->fd < 0)
+                    continue;
+                fanotify_response reply{meta->fd, FAN_ALLOW};
+                (void)!::write(group_, &reply, sizeof reply);
+                ::close(meta->fd);
+            }
+        }
+    }
+    int group_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+void wait_for_state(const std::string& path, const std::string& state) {
+    for (int i = 0; i < 6000; ++i) {
+        char buffer[256];
+        ssize_t n = ::getxattr(path.c_str(), hsm::state_xattr, buffer, sizeof buffer - 1);
+        if (n > 0 && std::string(buffer, static_cast<size_t>(n)).rfind("state=" + state, 0) == 0)
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    die(path + " never reached state " + state);
+}
+
+double direct_decompress(hsm::Target& target, const std::string& key) {
+    return seconds([&] {
+        auto source = target.open(key);
+        if (!source)
+            die("open payload");
+        auto table = hsm::read_seek_table(**source);
+        for (const auto& frame : table->frames)
+            if (!hsm::read_frame(**source, frame))
+                die("decode payload");
+    });
+}
+
+double direct_compress(const std::string& path, const std::string& out_path) {
+    return seconds([&] {
+        int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        std::vector<uint8_t> raw(1 << 20), packed(ZSTD_compressBound(1 << 20));
+        while (true) {
+            ssize_t n = ::read(in, raw.data(), raw.size());
+            if (n <= 0)
+                break;
+            size_t c = ZSTD_compress(packed.data(), packed.size(), raw.data(), static_cast<size_t>(n), 3);
+            if (::write(out, packed.data(), c) != static_cast<ssize_t>(c))
+                die("write");
+        }
+        ::fsync(out);
+        ::close(in);
+        ::close(out);
+    });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string base = argc > 1 ? argv[1] : "/tmp";
+    auto work = base + "/hsm-bench-" + std::to_string(::getpid());
+    auto image = work + "/fs.img", mnt = work + "/mnt", archive = work + "/archive";
+    std::filesystem::create_directories(mnt);
+    std::filesystem::create_directories(archive);
+    run("truncate -s 4G " + image + " && mkfs.ext4 -q -F " + image + " && mount -o loop " + image + " " + mnt);
+    struct Cleanup {
+        std::string mnt, work;
+        ~Cleanup() {
+            std::system(("umount " + mnt + " 2>/dev/null || umount -l " + mnt).c_str());
+            std::filesystem::remove_all(work);
+        }
+    } cleanup{mnt, work};
+
+    auto hot = mnt + "/hot", cold = mnt + "/cold";
+    std::filesystem::create_directories(hot + "/small");
+    std::filesystem::create_directories(cold);
+    for (int i = 0; i < kSmallFiles; ++i) {
+        write_file(small_path(hot + "/small", i), kSmallSize, static_cast<unsigned>(i));
+        write_file(small_path(cold, i), kSmallSize, static_cast<unsigned>(i));
+    }
+    write_file(hot + "/big.bin", kBig, 1);
+    write_file(cold + "/big_stub.bin", kBig, 2);
+    auto scratch = cold + "/archive_me.bin";
+    write_file(scratch, kBig, 3);
+
+    auto catalog_open = hsm::Catalog::open(work + "/catalog.db");
+    if (!catalog_open)
+        die(catalog_open.error().describe());
+    hsm::SharedCatalog catalog(std::move(*catalog_open));
+    hsm::Targets targets;
+    targets.all.push_back(hsm::make_dir_target("shelf", archive));
+    std::vector<hsm::Target*> target_list{targets.all[0].get()};
+
+    // Archive throughput, compared with zstd straight into the target directory.
+    double archive_seconds = seconds([&] {
+        catalog.with([&](hsm::Catalog& c) {
+            if (auto r = hsm::premigrate(c, target_list, scratch, 3); !r)
+                die(r.error().describe());
+            return 0;
+        });
+    });
+    double zstd_seconds = direct_compress(scratch, archive + "/direct.zst");
+
+    boost::asio::io_context loop;
+    auto guard = boost::asio::make_work_guard(loop);
+    std::thread loop_thread([&] { loop.run(); });
+    auto group = hsm::create_pre_content_group();
+    if (!group)
+        die(group.error().describe());
+    auto interceptor = std::make_unique<hsm::Interceptor>(loop, catalog, targets, hsm::InterceptorOptions{}, *group);
+    boost::asio::post(loop, [&] { interceptor->start(); });
+    // Asio objects belong to the loop thread: stop and destroy the interceptor there.
+    auto on_loop = [&](std::function<void()> work) {
+        std::promise<void> done;
+        boost::asio::post(loop, [&] {
+            work();
+            done.set_value();
+        });
+        done.get_future().wait();
+    };
+    auto stub_file = [&](const std::string& path) {
+        catalog.with([&](hsm::Catalog& c) {
+            if (auto r = hsm::premigrate(c, target_list, path, 3); !r)
+                die(r.error().describe());
+            hsm::BypassScope bypass;
+            if (auto s = hsm::stub(c, path, [&](int fd) { return interceptor->mark_fd(fd); }); !s)
+                die(s.error().describe());
+            return 0;
+        });
+    };
+    std::printf("stubbing %d small files ...\n", kSmallFiles);
+    for (int i = 0; i < kSmallFiles; ++i)
+        stub_file(small_path(cold, i));
+    stub_file(cold + "/big_stub.bin");
+
+    // Time to first byte of the 1 GiB stub, then its full recall, then re-stub; median of 3.
+    std::vector<double> ttfb, recall;
+    for (int round = 0; round < 3; ++round) {
+        auto path = cold + "/big_stub.bin";
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        char first[4096];
+        ttfb.push_back(seconds([&] {
+            if (::pread(fd, first, sizeof first, static_cast<off_t>(kBig / 2)) != sizeof first)
+                die("first read of the stub");
+        }));
+        ::close(fd);
+        wait_for_state(path, "premigrated");
+        stub_file(path);
+        recall.push_back(seconds([&] { read_all(path, 1 << 20); }));
+        wait_for_state(path, "premigrated");
+        stub_file(path);
+    }
+    std::sort(ttfb.begin(), ttfb.end());
+    std::sort(recall.begin(), recall.end());
+    auto state = catalog.with([&](hsm::Catalog& c) { return c.file_by_path(cold + "/big_stub.bin"); });
+    double decompress_seconds =
+        direct_decompress(*targets.all[0], hsm::payload_key((*state)->id, (*state)->current_version));
+
+    // Hot path, interleaved: stopped (no group), running (interceptor, 10k marks), running + FAN_ACCESS_PERM.
+    hot_workload(hot);  // warm the page cache
+    double stopped = 1e9, running = 1e9, access_perm = 1e9;
+    for (int round = 0; round < 5; ++round) {
+        running = std::min(running, hot_workload(hot));
+        {
+            AllowAllListener listener({hot, hot + "/small"});
+            access_perm = std::min(access_perm, hot_workload(hot));
+        }
+        on_loop([&] {
+            interceptor->stop();
+            interceptor.reset();
+        });
+        stopped = std::min(stopped, hot_workload(hot));
+        auto again = hsm::create_pre_content_group();
+        interceptor = std::make_unique<hsm::Interceptor>(loop, catalog, targets, hsm::InterceptorOptions{}, *again);
+        for (int i = 0; i < kSmallFiles; ++i)
+            if (auto m = interceptor->mark_path(small_path(cold, i)); !m)
+                die(m.error().describe());
+        boost::asio::post(loop, [&] { interceptor->start(); });
+    }
+    on_loop([&] {
+        interceptor->stop();
+        interceptor.reset();
+    });
+    guard.reset();
+    loop.stop();
+    loop_thread.join();
+
+    double gib = double(kBig) / double(1 << 30);
+    std::printf("\nhot path (10,000 x 4 KiB open/read/close + 1 GiB sequential read; 10,000 stubs on the same fs)\n");
+    std::printf("  daemon stopped           %7.3f s\n", stopped);
+    std::printf("  daemon running           %7.3f s   ratio %.3f\n", running, stopped / running);
+    std::printf("  + FAN_ACCESS_PERM on dir %7.3f s   ratio %.3f\n", access_perm, stopped / access_perm);
+    std::printf("time to first 4 KiB of a 1 GiB stub: median %.1f ms (min %.1f, max %.1f)\n", ttfb[1] * 1e3,
+                ttfb[0] * 1e3, ttfb[2] * 1e3);
+    std::printf("full recall of the 1 GiB stub: %.0f MiB/s; reading+decompressing the payload directly: %.0f MiB/s; "
+                "ratio %.2f\n",
+                1024 * gib / recall[1], 1024 * gib / decompress_seconds, decompress_seconds / recall[1]);
+    std::printf("archive (premigrate) of 1 GiB: %.0f MiB/s; zstd -3 into the target directly: %.0f MiB/s; "
+                "ratio %.2f\n",
+                1024 * gib / archive_seconds, 1024 * gib / zstd_seconds, zstd_seconds / archive_seconds);
+    return 0;
+}

@@ -1,0 +1,143 @@
+// Contract: the fanotify interceptor that makes stubs read like the files they were.
+//  - One FAN_CLASS_PRE_CONTENT group (FAN_REPORT_TID). Marks are FAN_PRE_ACCESS inode marks on stubs and partly
+//    recalled files only, so resident files cost nothing; a file's mark is removed once it is fully resident.
+//  - The group fd is read on the core loop (an Asio descriptor); each event goes to an event thread, which fills the
+//    range the reader waits for (the frames covering it) through the event's fd (it generates no events), and only
+//    then answers FAN_ALLOW. The rest of the file is filled by a background thread. Readers of one file share one
+//    recall (one FileRecall per inode; frames already present are never fetched twice).
+//  - A frame counts as present when it has no hole (SEEK_HOLE), so a restart never refetches or overwrites data
+//    already in the file.
+//  - Copies are tried in catalog order; zstd checks each frame, BLAKE2b-256 checks the whole file at the end (a
+//    mismatch then means the user changed it during the recall: the file becomes "dirty").
+//  - If no copy can be read, or no answer is ready within recall_timeout, the reader gets FAN_DENY_ERRNO(EIO). ALLOW
+//    is never sent for a range that is not in the file.
+//  - Threads running inside a BypassScope (the stub step's hole punch) are answered ALLOW without recall.
+//  - Processes named in [[hsm.process]] get EAGAIN (action "deny") without any recall.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "tiercel/core/config.hpp"
+#include "tiercel/hsm/archiver.hpp"
+#include "tiercel/hsm/catalog.hpp"
+
+namespace tiercel::hsm {
+
+// A Catalog shared by threads: every use holds the mutex.
+class SharedCatalog {
+public:
+    explicit SharedCatalog(Catalog catalog) : catalog_(std::move(catalog)) {}
+    template <typename F>
+    auto with(F&& f) {
+        std::lock_guard lock(mutex_);
+        return f(catalog_);
+    }
+
+private:
+    std::mutex mutex_;
+    Catalog catalog_;
+};
+
+struct InterceptorOptions {
+    std::chrono::milliseconds recall_timeout{30'000};
+    std::vector<HsmProcessRule> processes;
+    size_t event_threads = 4;
+    size_t fill_threads = 2;
+    // Test hook ($TIERCEL_HSM_TEST_RECALL_DELAY_MS): every range fill first sleeps this long, so crash tests can
+    // kill the daemon while a reader is known to be waiting. Zero in production.
+    std::chrono::milliseconds test_delay{0};
+};
+
+// A new FAN_CLASS_PRE_CONTENT group (FAN_REPORT_TID, non-blocking, event fds read-write), or why not.
+Result<int> create_pre_content_group();
+
+struct RecallRecord {
+    int64_t at_ns = 0;
+    std::string path;
+    uint64_t bytes = 0;
+    double seconds = 0;
+    std::string outcome;  // premigrated | dirty | failed: <why>
+};
+
+struct InterceptorStats {
+    uint64_t events = 0, allowed = 0, denied = 0, timed_out = 0, bypassed = 0;
+    uint64_t recalls_completed = 0, recalls_failed = 0, bytes_filled = 0, marks = 0;
+};
+
+class BypassScope {
+public:
+    BypassScope();
+    ~BypassScope();
+    BypassScope(const BypassScope&) = delete;
+    BypassScope& operator=(const BypassScope&) = delete;
+
+private:
+    pid_t tid_;
+};
+
+class Interceptor {
+public:
+    // Serves `group_fd` (from create_pre_content_group() or the guardian); takes ownership of it.
+    Interceptor(boost::asio::io_context& loop, SharedCatalog& catalog, Targets& targets, InterceptorOptions options,
+                int group_fd);
+    ~Interceptor();
+
+    Status mark_fd(int fd);
+    Status mark_path(const std::string& path);
+    // Starts reading events on the loop and the timeout sweep.
+    void start();
+    // Cancels the descriptor and the sweep; answers every event still pending with EIO.
+    void stop();
+
+    int group_fd() const { return group_fd_; }
+    InterceptorStats stats() const;
+    std::vector<RecallRecord> recent() const;
+
+    struct PendingEvent;
+    struct FileRecall;
+
+private:
+    void read_events();
+    void dispatch(const char* buffer, size_t length);
+    void handle(std::shared_ptr<PendingEvent> event);
+    void sweep();
+    Result<std::shared_ptr<FileRecall>> recall_for(int event_fd);
+    void background(std::shared_ptr<FileRecall> recall);
+    void finish(FileRecall& recall);
+    void forget(const FileRecall& recall);
+    void record(RecallRecord record);
+    bool answer(PendingEvent& event, uint32_t response);
+
+    boost::asio::io_context& loop_;
+    SharedCatalog& catalog_;
+    Targets& targets_;
+    InterceptorOptions options_;
+    int group_fd_;
+    boost::asio::posix::stream_descriptor descriptor_;
+    boost::asio::steady_timer sweep_timer_;
+    boost::asio::thread_pool event_pool_;
+    boost::asio::thread_pool fill_pool_;
+    std::atomic<bool> stopping_{false};
+
+    mutable std::mutex mutex_;  // guards everything below
+    std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<FileRecall>> recalls_;
+    std::vector<std::weak_ptr<PendingEvent>> pending_;
+    std::deque<RecallRecord> recent_;
+    InterceptorStats stats_;
+};
+
+}  // namespace tiercel::hsm

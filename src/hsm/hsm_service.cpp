@@ -1,0 +1,207 @@
+// The HSM daemon service: catalog, targets, interceptor; marks restored before serving; API jobs off the loop.
+#include "tiercel/hsm/hsm_service.hpp"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <boost/asio/post.hpp>
+
+#include "tiercel/core/log.hpp"
+#include "tiercel/hsm/guardian.hpp"
+#include "tiercel/hsm/report.hpp"
+#include "tiercel/pool/pool_service.hpp"
+
+namespace tiercel::hsm {
+namespace {
+constexpr std::string_view component = "hsm";
+}
+
+HsmService::HsmService(Daemon& daemon, pool::PoolService* pool_service)
+    : daemon_(daemon), pool_service_(pool_service) {}
+
+HsmService::~HsmService() {
+    jobs_.join();
+    interceptor_.reset();
+    if (guardian_link_ >= 0)
+        ::close(guardian_link_);
+}
+
+Status HsmService::start() {
+    const HsmConfig& config = daemon_.config().hsm;
+    if (!config.configured) {
+        log::info(component, "no [hsm] section: the HSM service is idle");
+        return {};
+    }
+    TIERCEL_ASSIGN(auto catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
+    catalog_ = std::make_unique<SharedCatalog>(std::move(catalog));
+    TIERCEL_ASSIGN(auto job_catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
+    job_catalog_.emplace(std::move(job_catalog));
+    pool::Pool* pool = pool_service_ ? pool_service_->pool() : nullptr;
+    TIERCEL_ASSIGN(targets_, make_targets(config, pool, daemon_.config().state_dir + "/hsm"));
+    InterceptorOptions options;
+    options.recall_timeout = config.recall_timeout;
+    options.processes = config.processes;
+    if (const char* delay = std::getenv("TIERCEL_HSM_TEST_RECALL_DELAY_MS"))
+        options.test_delay = std::chrono::milliseconds(std::atoll(delay));
+    TIERCEL_ASSIGN(auto group, guarded_group(daemon_.config().state_dir, &create_pre_content_group));
+    guardian_link_ = group.link_fd;
+    log::notice(component, std::string(group.adopted ? "adopted the fanotify group kept by guardian pid "
+                                                     : "created the fanotify group; guardian pid ") +
+                               std::to_string(group.guardian_pid));
+    interceptor_ = std::make_unique<Interceptor>(daemon_.loop(), *catalog_, targets_, options, group.group_fd);
+    TIERCEL_TRY(restore_marks());
+    interceptor_->start();
+    return {};
+}
+
+Status HsmService::restore_marks() {
+    TIERCEL_ASSIGN(auto stubs, catalog_->with([](Catalog& c) { return c.files("stub"); }));
+    TIERCEL_ASSIGN(auto partial, catalog_->with([](Catalog& c) { return c.files("partial"); }));
+    stubs.insert(stubs.end(), partial.begin(), partial.end());
+    size_t marked = 0;
+    for (const auto& file : stubs) {
+        if (auto done = interceptor_->mark_path(file.path); !done)
+            log::error(component, "cannot guard stub " + file.path + ": " + done.error().describe());
+        else
+            ++marked;
+    }
+    log::notice(component, "interceptor ready (FAN_PRE_ACCESS): " + std::to_string(marked) + " of " +
+                               std::to_string(stubs.size()) + " stubs marked from the catalog");
+    return {};
+}
+
+void HsmService::stop() {
+    if (interceptor_)
+        interceptor_->stop();
+}
+
+Result<nlohmann::json> HsmService::status_json() {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    const HsmConfig& config = daemon_.config().hsm;
+    nlohmann::json watched = nlohmann::json::array();
+    for (const auto& path : config.watch) {
+        struct statvfs vfs {};
+        nlohmann::json entry = {{"path", path}, {"high_water", config.high_water}, {"low_water", config.low_water}};
+        if (::statvfs(path.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
+            double used = 1.0 - double(vfs.f_bavail) / double(vfs.f_blocks);
+            entry["size_bytes"] = uint64_t(vfs.f_blocks) * vfs.f_frsize;
+            entry["used_fraction"] = used;
+            entry["above_high_water"] = used > config.high_water;
+        } else {
+            entry["error"] = "cannot statvfs";
+        }
+        watched.push_back(entry);
+    }
+    return catalog_->with([&](Catalog& catalog) -> Result<nlohmann::json> {
+        TIERCEL_ASSIGN(auto counts, catalog.counts_by_state());
+        TIERCEL_ASSIGN(auto events, catalog.recent_events(20));
+        nlohmann::json by_state = nlohmann::json::object();
+        for (const auto& [state, count] : counts)
+            by_state[state] = count;
+        nlohmann::json recent = nlohmann::json::array();
+        for (const auto& e : events)
+            recent.push_back({{"at_ns", e.at_ns}, {"kind", e.kind}, {"path", e.path}, {"detail", e.detail}});
+        nlohmann::json recalls = nlohmann::json::array();
+        for (const auto& r : interceptor_->recent())
+            recalls.push_back({{"at_ns", r.at_ns}, {"path", r.path}, {"bytes", r.bytes}, {"seconds", r.seconds},
+                               {"outcome", r.outcome}});
+        auto s = interceptor_->stats();
+        nlohmann::json stats = {{"events", s.events},       {"allowed", s.allowed},
+                                {"denied", s.denied},       {"timed_out", s.timed_out},
+                                {"bypassed", s.bypassed},   {"recalls_completed", s.recalls_completed},
+                                {"recalls_failed", s.recalls_failed}, {"bytes_recalled", s.bytes_filled},
+                                {"marks_added", s.marks}};
+        return nlohmann::json{{"watched", watched}, {"counts", by_state}, {"recent_events", recent},
+                              {"recent_recalls", recalls}, {"interceptor", stats}};
+    });
+}
+
+Result<nlohmann::json> HsmService::file_json(const std::string& path) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    return catalog_->with([&](Catalog& catalog) { return describe_file(catalog, path, false); });
+}
+
+Status HsmService::queue_stub(const std::vector<std::string>& paths) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    for (const auto& path : paths)
+        boost::asio::post(jobs_, [this, path] { stub_one(path); });
+    return {};
+}
+
+Status HsmService::queue_premigrate(const std::vector<std::string>& paths) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    for (const auto& path : paths)
+        boost::asio::post(jobs_, [this, path] { premigrate_one(path); });
+    return {};
+}
+
+Status HsmService::queue_recall(const std::vector<std::string>& paths) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    for (const auto& path : paths)
+        boost::asio::post(jobs_, [this, path] { recall_one(path); });
+    return {};
+}
+
+Status HsmService::set_pinned(const std::string& path, bool pinned) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    return catalog_->with([&](Catalog& catalog) -> Status {
+        TIERCEL_ASSIGN(auto id, catalog.ensure_file(path));
+        return catalog.set_pinned(id, pinned);
+    });
+}
+
+void HsmService::stub_one(const std::string& path) {
+    auto pinned = catalog_->with([&](Catalog& c) { return c.file_by_path(path); });
+    if (pinned && *pinned && (*pinned)->pinned) {
+        log::notice(component, path + " is pinned: not stubbed");
+        (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, "pinned"); });
+        return;
+    }
+    // The hole punch may raise a pre-content event on this thread: the interceptor lets it through (BypassScope).
+    BypassScope bypass;
+    auto done = catalog_->with([&](Catalog& catalog) {
+        return stub(catalog, path, [this](int fd) { return interceptor_->mark_fd(fd); });
+    });
+    if (!done) {
+        log::error(component, "stub " + path + ": " + done.error().describe());
+        (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, done.error().describe()); });
+    } else
+        log::info(component, "stubbed " + path);
+}
+
+void HsmService::premigrate_one(const std::string& path) {
+    std::vector<Target*> targets;
+    for (const auto& target : targets_.all)
+        targets.push_back(target.get());
+    auto done = premigrate(*job_catalog_, targets, path, daemon_.config().hsm.compression_level);
+    if (!done) {
+        log::error(component, "premigrate " + path + ": " + done.error().describe());
+        (void)job_catalog_->add_event("premigrate-failed", path, done.error().describe());
+    } else if (done->already) {
+        (void)job_catalog_->add_event("premigrate", path, "already current");
+    }
+}
+
+void HsmService::recall_one(const std::string& path) {
+    // An ordinary read from a thread outside BypassScope: the interceptor recalls the range and starts the rest.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        log::error(component, "recall " + path + ": " + std::string(strerror(errno)));
+        return;
+    }
+    char byte;
+    if (::pread(fd, &byte, 1, 0) < 0)
+        log::error(component, "recall " + path + ": " + std::string(strerror(errno)));
+    ::close(fd);
+}
+
+}  // namespace tiercel::hsm

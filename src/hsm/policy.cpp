@@ -1,0 +1,172 @@
+// Policy dry run: rules by glob, size and idle time; water marks; pinning. Every decision carries its reason.
+#include "tiercel/hsm/policy.hpp"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "tiercel/core/units.hpp"
+#include "tiercel/hsm/report.hpp"
+
+namespace tiercel::hsm {
+namespace {
+
+bool segment_match(std::string_view pattern, std::string_view text) {
+    if (pattern.empty())
+        return text.empty();
+    if (pattern[0] == '*') {
+        for (size_t i = 0; i <= text.size(); ++i)
+            if (segment_match(pattern.substr(1), text.substr(i)))
+                return true;
+        return false;
+    }
+    if (text.empty())
+        return false;
+    return (pattern[0] == '?' || pattern[0] == text[0]) && segment_match(pattern.substr(1), text.substr(1));
+}
+
+std::vector<std::string_view> split(std::string_view path) {
+    std::vector<std::string_view> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find('/', start);
+        if (end == std::string_view::npos)
+            end = path.size();
+        if (end > start)
+            parts.push_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+bool parts_match(const std::vector<std::string_view>& pattern, size_t p, const std::vector<std::string_view>& path,
+                 size_t i) {
+    if (p == pattern.size())
+        return i == path.size();
+    if (pattern[p] == "**") {
+        for (size_t k = i; k <= path.size(); ++k)
+            if (parts_match(pattern, p + 1, path, k))
+                return true;
+        return false;
+    }
+    return i < path.size() && segment_match(pattern[p], path[i]) && parts_match(pattern, p + 1, path, i + 1);
+}
+
+int64_t seconds(const timespec& t) { return t.tv_sec; }
+
+const HsmRuleConfig* matching_rule(const HsmConfig& config, const std::string& path) {
+    for (const auto& rule : config.rules) {
+        bool included = std::any_of(rule.include.begin(), rule.include.end(),
+                                    [&](const std::string& glob) { return glob_match(glob, path); });
+        bool excluded = std::any_of(rule.exclude.begin(), rule.exclude.end(),
+                                    [&](const std::string& glob) { return glob_match(glob, path); });
+        if (included && !excluded)
+            return &rule;
+    }
+    return nullptr;
+}
+
+Decision decide(const HsmConfig& config, const std::string& path, const struct stat& st, const std::string& state,
+                bool pinned, int64_t now) {
+    Decision d{path, "keep", "", "", state, static_cast<uint64_t>(st.st_size), 0, {}};
+    // ctime is not "use": Tiercel's own xattr updates change it.
+    int64_t last_use = std::max(seconds(st.st_atim), seconds(st.st_mtim));
+    d.idle_seconds = std::max<int64_t>(0, now - last_use);
+    const HsmRuleConfig* rule = matching_rule(config, path);
+    if (!rule) {
+        d.reason = "no rule includes it";
+        return d;
+    }
+    d.rule = rule->name;
+    d.copies = rule->copies;
+    auto idle = std::chrono::duration_cast<std::chrono::seconds>(rule->idle).count();
+    if (pinned)
+        d.reason = "pinned";
+    else if (state == "premigrated" || state == "stub" || state == "partial")
+        d.reason = "already archived (" + state + ")";
+    else if (d.size < rule->min_size)
+        d.reason = "smaller than min_size " + format_size(rule->min_size);
+    else if (d.idle_seconds < idle)
+        d.reason = "used " + format_duration(std::chrono::seconds(d.idle_seconds)) + " ago, rule wants idle " +
+                   format_duration(rule->idle);
+    else {
+        d.action = "premigrate";
+        d.reason = "rule " + rule->name + ": " + format_size(d.size) + ", idle " +
+                   format_duration(std::chrono::seconds(d.idle_seconds));
+    }
+    return d;
+}
+
+WatchUsage usage_of(const HsmConfig& config, const std::string& path) {
+    WatchUsage usage{path};
+    struct statvfs vfs {};
+    if (::statvfs(path.c_str(), &vfs) != 0 || vfs.f_blocks == 0)
+        return usage;
+    usage.total_bytes = uint64_t(vfs.f_blocks) * vfs.f_frsize;
+    usage.used_bytes = usage.total_bytes - uint64_t(vfs.f_bavail) * vfs.f_frsize;
+    usage.used_fraction = double(usage.used_bytes) / double(usage.total_bytes);
+    usage.above_high_water = usage.used_fraction > config.high_water;
+    auto low = static_cast<uint64_t>(config.low_water * double(usage.total_bytes));
+    usage.bytes_to_free = usage.above_high_water && usage.used_bytes > low ? usage.used_bytes - low : 0;
+    return usage;
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view path) {
+    return parts_match(split(pattern), 0, split(path), 0);
+}
+
+Result<ScanReport> scan(const HsmConfig& config, Catalog& catalog, int64_t now) {
+    ScanReport report;
+    TIERCEL_ASSIGN(auto known, catalog.files());
+    std::map<std::string, bool> pinned;
+    for (const auto& file : known)
+        pinned[file.path] = file.pinned;
+    for (const auto& root : config.watch) {
+        WatchUsage usage = usage_of(config, root);
+        std::vector<Decision*> stub_candidates;
+        size_t first = report.files.size();
+        std::error_code ec;
+        for (auto it = std::filesystem::recursive_directory_iterator(
+                 root, std::filesystem::directory_options::skip_permission_denied, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+            if (!it->is_regular_file(ec) || it->is_symlink(ec))
+                continue;
+            auto path = it->path().string();
+            struct stat st {};
+            if (::lstat(path.c_str(), &st) != 0)
+                continue;
+            auto state = effective_state(catalog, path);
+            report.files.push_back(decide(config, path, st, state ? *state : "resident", pinned[path], now));
+        }
+        if (ec)
+            return make_error(Errc::io_error, "scanning " + root + ": " + ec.message());
+        for (size_t i = first; i < report.files.size(); ++i)
+            if (report.files[i].state == "premigrated" && !pinned[report.files[i].path])
+                stub_candidates.push_back(&report.files[i]);
+        std::sort(stub_candidates.begin(), stub_candidates.end(),
+                  [](const Decision* a, const Decision* b) { return a->idle_seconds > b->idle_seconds; });
+        uint64_t freed = 0;
+        for (Decision* d : stub_candidates) {
+            if (freed >= usage.bytes_to_free) {
+                if (usage.above_high_water)
+                    d->reason = "premigrated; usage will be below low_water without stubbing it";
+                else
+                    d->reason = "premigrated; " + root + " is below high_water";
+                continue;
+            }
+            d->action = "stub";
+            d->reason = root + " is above high_water: coldest premigrated file (idle " +
+                        format_duration(std::chrono::seconds(d->idle_seconds)) + ")";
+            freed += d->size;
+        }
+        report.watched.push_back(usage);
+    }
+    return report;
+}
+
+}  // namespace tiercel::hsm
