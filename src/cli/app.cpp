@@ -21,6 +21,8 @@ int run_cli(int argc, char** argv) {
     add_serve_command(app, context);
     add_check_config_command(app, context);
     add_pool_command(app, context);
+    add_disks_command(app, context);
+    add_plan_command(app, context);
 
     try {
         app.parse(argc, argv);

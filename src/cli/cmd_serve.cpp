@@ -9,6 +9,8 @@
 #include "tiercel/cli/common.hpp"
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
+#include "tiercel/health/health_service.hpp"
+#include "tiercel/planner/planner_service.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -22,9 +24,16 @@ int serve(Config config) {
         return report_error("API token", token.error());
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
+    auto health_service = std::make_unique<health::HealthService>(daemon, pool_service.get());
+    auto planner_service =
+        std::make_unique<planner::PlannerService>(daemon, pool_service.get(), health_service.get());
     api::ApiContext api_context{daemon, *token, pool_service.get()};
-    // Order matters: the pool opens before the API that serves it, and stops after it.
+    api_context.health = health_service.get();
+    api_context.planner = planner_service.get();
+    // Order matters: the pool opens before the services and the API that use it, and stops after them.
     daemon.add_service(std::move(pool_service));
+    daemon.add_service(std::move(health_service));
+    daemon.add_service(std::move(planner_service));
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }

@@ -13,6 +13,10 @@ namespace tiercel {
 
 void parse_pool_section(TableReader& root, PoolConfig& pool);  // config_pool.cpp
 void render_pool_section(const PoolConfig& pool, toml::table& out);
+void parse_health_section(TableReader& root, HealthConfig& health);  // config_health.cpp
+void parse_planner_section(TableReader& root, PlannerConfig& planner);
+void render_health_section(const HealthConfig& health, toml::table& out);
+void render_planner_section(const PlannerConfig& planner, toml::table& out);
 
 namespace {
 
@@ -45,6 +49,8 @@ void parse_root(const toml::table& table, Config& config, ConfigErrors& errors) 
     root.read_duration("shutdown_timeout", config.shutdown_timeout);
     parse_http_section(root, config.http);
     parse_pool_section(root, config.pool);
+    parse_health_section(root, config.health);
+    parse_planner_section(root, config.planner);
     root.finish();
 }
 
@@ -102,6 +108,8 @@ std::string render_config_toml(const Config& config) {
                      {"http", std::move(http)}};
     if (config.pool.configured)
         render_pool_section(config.pool, root);
+    render_health_section(config.health, root);
+    render_planner_section(config.planner, root);
     std::ostringstream out;
     out << "# effective configuration from " << config.source_path << "\n" << root << "\n";
     return out.str();

@@ -29,5 +29,7 @@ void add_check_config_command(CLI::App& app, CliContext& context);
 void add_pool_command(CLI::App& app, CliContext& context);
 // scrub, heal, drain, replace, remove, add-disk, rebalance (cmd_pool_maintenance.cpp); called by add_pool_command.
 void add_pool_maintenance_commands(CLI::App& pool_app, CliContext& context);
+void add_disks_command(CLI::App& app, CliContext& context);  // cmd_disks.cpp
+void add_plan_command(CLI::App& app, CliContext& context);   // cmd_plan.cpp
 
 }  // namespace tiercel::cli
