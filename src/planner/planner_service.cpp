@@ -148,7 +148,19 @@ PlannerState PlannerService::planner_state() const {
     return state;
 }
 
-Evaluation PlannerService::dry_run() const { return evaluate(facts_, planner_state(), config_); }
+Evaluation PlannerService::dry_run() const {
+    // A candidate that already has an open plan is shown as that plan (with its id and state), not as a duplicate.
+    Evaluation evaluation = evaluate(facts_, planner_state(), config_);
+    std::vector<Rejection> rejected;
+    for (auto& rejection : evaluation.rejected)
+        if (rejection.guard != "duplicate")
+            rejected.push_back(std::move(rejection));
+    evaluation.rejected = std::move(rejected);
+    for (const auto& [id, plan] : plans_)
+        if (is_open(plan.state))
+            evaluation.would_run.push_back(plan);
+    return evaluation;
+}
 
 void PlannerService::decide() {
     Evaluation evaluation = evaluate(facts_, planner_state(), config_);

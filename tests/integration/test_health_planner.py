@@ -79,6 +79,7 @@ def main():
     paths = [os.path.join(WORK, f"d{i}") for i in range(DISKS)]
     for path in paths:
         os.makedirs(path)
+    os.makedirs(os.path.join(WORK, "daemon"))
     daemon = Daemon(sections=pool_sections(wrapper, paths), workdir=os.path.join(WORK, "daemon"))
     config = daemon.config_path
     result = run_cli("pool", "create", config=config)
@@ -124,6 +125,8 @@ def main():
         # The must-show dry run: a drain of disk3 naming attribute 5 and its trend.
         proposal = wait_for("a drain proposed by plan --json", lambda: drain_plan(config))
         plan = proposal[0] if proposal else {}
+        if not proposal:
+            print(run_cli("plan", "--json", config=config).stdout.decode())
         text = json.dumps(plan)
         print("plan --json proposes:", plan.get("reason"))
         for line in plan.get("explanation", []):
@@ -134,6 +137,9 @@ def main():
         check(not plan.get("auto_approved"), "drain is not auto-approved")
         check(any(f["fact"] == "ata.5" for f in plan.get("facts", [])), "the facts include ata.5")
         plan_id = plan.get("id")
+        if plan_id is None:
+            print(daemon.read_log())
+            finish()
 
         # Mutations need the token over TCP; the CLI over the Unix socket is trusted.
         status, _, _ = daemon.request("POST", f"/api/v1/plans/{plan_id}/approve", body={})
@@ -150,7 +156,7 @@ def main():
         def verified():
             status, pool = get_json(daemon, "/api/v1/pool")
             if status == 200:
-                samples.append((pool["stripes_degraded"], pool["stripes_lost"]))
+                samples.append((pool["stripes"]["degraded"], pool["stripes"]["lost"]))
             _, current = get_json(daemon, f"/api/v1/plans/{plan_id}")
             return current if current and current["state"] in ("verified", "failed") else None
 
@@ -166,7 +172,7 @@ def main():
         status, pool = get_json(daemon, "/api/v1/pool")
         disk = next(d for d in pool["disks"] if d["name"] == f"disk{DEGRADING}")
         check(disk["state"] == "retired" and disk["shards"] == 0, f"disk3 retired and empty: {disk}")
-        check(pool["stripes_degraded"] == 0 and pool["stripes_lost"] == 0, "no degraded or lost stripe")
+        check(pool["stripes"]["degraded"] == 0 and pool["stripes"]["lost"] == 0, "no degraded or lost stripe")
 
         _, _, metrics = daemon.request("GET", "/metrics")
         metrics = metrics.decode()

@@ -45,6 +45,7 @@ public:
     void stop() override;
     Status reload(const Config& config) override;
 
+    // evaluate() on the latest facts; open plans are listed in would_run with their id and state.
     Evaluation dry_run() const;
     std::vector<Plan> list(std::optional<PlanState> state) const;
     Result<Plan> get(int64_t id) const;
