@@ -1,5 +1,6 @@
 // `tiercel pool ...`: create the pool and use its object layer from the command line. These commands open the pool
-// themselves and hold its exclusive lock while they run.
+// themselves and hold its exclusive lock while they run; `pool fsck` (like the maintenance commands) runs inside the
+// daemon instead when the daemon holds the pool.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include "tiercel/cli/common.hpp"
+#include "tiercel/cli/daemon_client.hpp"
+#include "tiercel/cli/daemon_jobs.hpp"
 #include "tiercel/cli/progress.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/pool/fsck.hpp"
@@ -47,32 +50,69 @@ std::unique_ptr<pool::PoolHandle> open_pool(CliContext& context, pool::PoolOpenM
     return std::move(*handle);
 }
 
-void print_status(const pool::PoolStatus& status) {
-    std::printf("pool %s (%s)  %d+%d  chunk %s  compression %s%s\n", status.name.c_str(), status.uuid.c_str(),
-                status.k, status.m, format_size(status.chunk_size).c_str(), status.compression.c_str(),
-                status.encrypted ? "  encrypted" : "");
-    std::printf("objects %llu (%s)   stripes: %llu healthy, %llu degraded, %llu lost\n",
-                static_cast<unsigned long long>(status.objects), format_size(status.logical_bytes).c_str(),
-                static_cast<unsigned long long>(status.stripes_healthy),
-                static_cast<unsigned long long>(status.stripes_degraded),
-                static_cast<unsigned long long>(status.stripes_lost));
+// Prints pool status (pool::to_json(PoolStatus) shape), so the daemon's answer and an offline status look the same.
+void print_status(const nlohmann::json& status) {
+    auto u64 = [](const nlohmann::json& object, const char* key) {
+        return static_cast<unsigned long long>(object.value(key, uint64_t{0}));
+    };
+    std::printf("pool %s (%s)  %d+%d  chunk %s  compression %s%s\n", status.value("name", "").c_str(),
+                status.value("uuid", "").c_str(), status.value("k", 0), status.value("m", 0),
+                format_size(status.value("chunk_size", uint64_t{0})).c_str(),
+                status.value("compression", "").c_str(), status.value("encrypted", false) ? "  encrypted" : "");
+    const auto& stripes = status["stripes"];
+    std::printf("objects %llu (%s)   stripes: %llu healthy, %llu degraded, %llu lost\n", u64(status, "objects"),
+                format_size(status.value("logical_bytes", uint64_t{0})).c_str(), u64(stripes, "healthy"),
+                u64(stripes, "degraded"), u64(stripes, "lost"));
     std::printf("\n%-7s %-5s %-9s %-8s %10s %10s %8s %8s %6s %6s %6s  %s\n", "DISK", "TIER", "STATE", "ONLINE",
                 "CAPACITY", "FREE", "SHARDS", "LAT(ms)", "R-ERR", "W-ERR", "CSUM", "PATH");
-    for (const auto& disk : status.disks) {
-        std::printf("%-7s %-5s %-9s %-8s %10s %10s %8llu %8.2f %6llu %6llu %6llu  %s%s%s\n", disk.name.c_str(),
-                    disk.tier.c_str(), disk.state.c_str(), disk.online ? "yes" : "NO",
-                    format_size(disk.capacity).c_str(), format_size(disk.free_bytes).c_str(),
-                    static_cast<unsigned long long>(disk.shards), disk.latency_ms,
-                    static_cast<unsigned long long>(disk.read_errors),
-                    static_cast<unsigned long long>(disk.write_errors),
-                    static_cast<unsigned long long>(disk.checksum_errors), disk.path.c_str(),
-                    disk.meta_replica ? "  [metadata]" : "",
-                    disk.online ? "" : ("  (" + disk.offline_reason + ")").c_str());
+    for (const auto& disk : status["disks"]) {
+        bool online = disk.value("online", false);
+        std::string offline = online ? "" : "  (" + disk.value("offline_reason", "") + ")";
+        std::printf("%-7s %-5s %-9s %-8s %10s %10s %8llu %8.2f %6llu %6llu %6llu  %s%s%s\n",
+                    disk.value("name", "").c_str(), disk.value("tier", "").c_str(), disk.value("state", "").c_str(),
+                    online ? "yes" : "NO", format_size(disk.value("capacity_bytes", uint64_t{0})).c_str(),
+                    format_size(disk.value("free_bytes", uint64_t{0})).c_str(), u64(disk, "shards"),
+                    disk.value("latency_ms", 0.0), u64(disk, "read_errors"), u64(disk, "write_errors"),
+                    u64(disk, "checksum_errors"), disk.value("path", "").c_str(),
+                    disk.value("meta_replica", false) ? "  [metadata]" : "", offline.c_str());
     }
-    std::printf("\nmetadata: sequence %llu, replicas:", static_cast<unsigned long long>(status.meta_sequence));
-    for (const auto& replica : status.meta_replicas)
-        std::printf(" %s%s", replica.disk.c_str(), replica.healthy ? "" : (" STALE: " + replica.stale_reason).c_str());
+    const auto& metadata = status["metadata"];
+    std::printf("\nmetadata: sequence %llu, replicas:", u64(metadata, "sequence"));
+    for (const auto& replica : metadata["replicas"]) {
+        std::string stale = replica.value("healthy", false) ? "" : " STALE: " + replica.value("stale_reason", "");
+        std::printf(" %s%s", replica.value("disk", "").c_str(), stale.c_str());
+    }
     std::printf("\n");
+    if (status.contains("maintenance"))
+        std::printf("maintenance: job %llu %s %s running\n", u64(status["maintenance"], "id"),
+                    status["maintenance"].value("operation", "").c_str(),
+                    status["maintenance"].value("target", "").c_str());
+}
+
+// `pool status`: from the daemon when it holds the pool, else offline. Exit 1 when stripes are lost.
+int status_command(CliContext& context, const PoolArgs& args) {
+    auto config = load_config_or_report(context);
+    if (!config)
+        return context.exit_code;
+    nlohmann::json status;
+    if (daemon_running(*config)) {
+        auto reply = daemon_request(*config, "GET", "/api/v1/pool");
+        if (!reply)
+            return report_error("pool status", reply.error());
+        if (!reply->ok())
+            return report_error("pool status", daemon_error(*reply));
+        status = reply->body;
+    } else {
+        auto handle = pool::open_configured_pool(config->pool, pool::PoolOpenMode::open);
+        if (!handle)
+            return report_error("cannot open the pool", handle.error());
+        status = pool::to_json((*handle)->pool().status());
+    }
+    if (args.json)
+        std::cout << status.dump(2) << "\n";
+    else
+        print_status(status);
+    return status["stripes"].value("lost", uint64_t{0}) > 0 ? kExitFailed : kExitOk;
 }
 
 int put_command(CliContext& context, const PoolArgs& args) {
@@ -156,39 +196,50 @@ int get_command(CliContext& context, const PoolArgs& args) {
     return status ? kExitOk : report_error("pool get", status.error());
 }
 
-int fsck_command(pool::Pool& pool, const PoolArgs& args) {
-    pool::FsckReport report = pool::fsck_pool(pool, args.repair);
-    const std::vector<std::pair<std::string, const std::vector<std::string>*>> sections = {
-        {"missing_shards", &report.missing_shards}, {"corrupt_shards", &report.corrupt_shards},
-        {"orphan_shards", &report.orphan_shards},   {"temp_files", &report.temp_files},
-        {"bad_records", &report.bad_records},       {"metadata", &report.metadata_findings},
-        {"repairs", &report.repairs}};
+// Prints fsck findings (pool::to_json(FsckReport) shape) and returns the exit code: offline and daemon runs alike.
+int print_fsck(const nlohmann::json& report, const PoolArgs& args) {
+    bool clean = report.value("clean", false);
+    bool intact = report.value("data_intact", false);
     if (args.json) {
-        nlohmann::json out = {{"objects_checked", report.objects_checked},
-                              {"stripes_checked", report.stripes_checked},
-                              {"shards_checked", report.shards_checked},
-                              {"clean", report.clean()},
-                              {"data_intact", report.data_intact()}};
-        for (const auto& [name, list] : sections)
-            out[name] = *list;
-        std::cout << out.dump(2) << "\n";
+        std::cout << report.dump(2) << "\n";
     } else {
         std::printf("checked %llu objects, %llu stripes, %llu shards\n",
-                    static_cast<unsigned long long>(report.objects_checked),
-                    static_cast<unsigned long long>(report.stripes_checked),
-                    static_cast<unsigned long long>(report.shards_checked));
-        for (const auto& [name, list] : sections) {
-            if (list->empty())
+                    static_cast<unsigned long long>(report.value("objects_checked", uint64_t{0})),
+                    static_cast<unsigned long long>(report.value("stripes_checked", uint64_t{0})),
+                    static_cast<unsigned long long>(report.value("shards_checked", uint64_t{0})));
+        for (const char* name : {"missing_shards", "corrupt_shards", "orphan_shards", "temp_files", "bad_records",
+                                 "metadata", "repairs"}) {
+            auto list = report.value(name, std::vector<std::string>{});
+            if (list.empty())
                 continue;
-            std::printf("%s: %zu\n", name.c_str(), list->size());
-            for (size_t i = 0; i < list->size() && i < 20; ++i)
-                std::printf("  %s\n", (*list)[i].c_str());
-            if (list->size() > 20)
-                std::printf("  ... and %zu more (use --json for all)\n", list->size() - 20);
+            std::printf("%s: %zu\n", name, list.size());
+            for (size_t i = 0; i < list.size() && i < 20; ++i)
+                std::printf("  %s\n", list[i].c_str());
+            if (list.size() > 20)
+                std::printf("  ... and %zu more (use --json for all)\n", list.size() - 20);
         }
-        std::printf("%s\n", report.clean() ? "clean" : report.data_intact() ? "data intact" : "DATA NEEDS HEALING");
+        std::printf("%s\n", clean ? "clean" : intact ? "data intact" : "DATA NEEDS HEALING");
     }
-    return report.data_intact() && (report.clean() || args.repair) ? kExitOk : kExitFailed;
+    return intact && (clean || args.repair) ? kExitOk : kExitFailed;
+}
+
+int fsck_command(CliContext& context, const PoolArgs& args) {
+    auto config = load_config_or_report(context);
+    if (!config)
+        return context.exit_code;
+    if (daemon_running(*config)) {
+        std::atomic<bool> never{false};
+        auto job = run_daemon_job(*config, {{"operation", "fsck"}, {"repair", args.repair}}, args.json, never);
+        if (!job)
+            return report_error("pool fsck", job.error());
+        if ((*job)["result"].is_null())
+            return report_error("pool fsck", Error(Errc::io_error, job->value("error", "the fsck job failed")));
+        return print_fsck((*job)["result"], args);
+    }
+    auto handle = pool::open_configured_pool(config->pool, pool::PoolOpenMode::open);
+    if (!handle)
+        return report_error("cannot open the pool", handle.error());
+    return print_fsck(pool::to_json(pool::fsck_pool((*handle)->pool(), args.repair)), args);
 }
 
 void add_object_commands(CLI::App& pool_app, CliContext& context, std::shared_ptr<PoolArgs> args) {
@@ -274,18 +325,7 @@ void add_pool_command(CLI::App& app, CliContext& context) {
 
     auto* status = pool_app->add_subcommand("status", "Disks, stripe health and metadata replicas.");
     status->add_flag("--json", args->json, "Print JSON");
-    status->callback([&context, args] {
-        auto handle = open_pool(context, pool::PoolOpenMode::open);
-        if (!handle)
-            return;
-        auto report = handle->pool().status();
-        if (args->json)
-            std::cout << pool::to_json(report).dump(2) << "\n";
-        else
-            print_status(report);
-        if (report.stripes_lost > 0)
-            context.exit_code = kExitFailed;
-    });
+    status->callback([&context, args] { context.exit_code = status_command(context, *args); });
 
     auto* placement = pool_app->add_subcommand("placement", "Explain where the shards of stripe ID go, and why.");
     placement->add_option("stripe", args->stripe_id, "Stripe id")->required();
@@ -310,11 +350,7 @@ void add_pool_command(CLI::App& app, CliContext& context) {
     fsck->add_flag("--repair", args->repair, "Delete orphan shards and temp files, repair metadata replicas");
     fsck->add_flag("--json", args->json, "Print JSON");
     fsck->footer("Exits 0 when nothing is wrong (or only what --repair fixed), 1 when data needs healing.");
-    fsck->callback([&context, args] {
-        auto handle = open_pool(context, pool::PoolOpenMode::open);
-        if (handle)
-            context.exit_code = fsck_command(handle->pool(), *args);
-    });
+    fsck->callback([&context, args] { context.exit_code = fsck_command(context, *args); });
     add_object_commands(*pool_app, context, args);
     add_pool_maintenance_commands(*pool_app, context);
 }

@@ -62,4 +62,45 @@ nlohmann::json to_json(const Placement& placement) {
     return {{"shard_disks", placement.shard_disks}, {"decisions", decisions}};
 }
 
+nlohmann::json to_json(const MaintenanceReport& report) {
+    nlohmann::json out = {{"operation", report.operation},
+                          {"complete", report.complete},
+                          {"stopped_because", report.stopped_because},
+                          {"stripes_total", report.stripes_total},
+                          {"stripes_skipped", report.stripes_skipped},
+                          {"stripes_checked", report.stripes_checked},
+                          {"stripes_changed", report.stripes_changed},
+                          {"shards_checked", report.shards_checked},
+                          {"shards_bad", report.shards_bad},
+                          {"shards_rebuilt", report.shards_rebuilt},
+                          {"shards_copied", report.shards_copied},
+                          {"bytes_read", report.bytes_read},
+                          {"bytes_written", report.bytes_written},
+                          {"unrepairable", report.unrepairable},
+                          {"actions", report.actions},
+                          {"metadata_findings", report.metadata_findings},
+                          {"metadata_repaired", report.metadata_repaired},
+                          {"throttled_seconds", report.throttled_seconds},
+                          {"seconds", report.seconds}};
+    out["resumed_after_stripe"] =
+        report.resumed_after ? nlohmann::json(*report.resumed_after) : nlohmann::json(nullptr);
+    return out;
+}
+
+
+nlohmann::json to_json(const FsckReport& report) {
+    return {{"objects_checked", report.objects_checked},
+            {"stripes_checked", report.stripes_checked},
+            {"shards_checked", report.shards_checked},
+            {"clean", report.clean()},
+            {"data_intact", report.data_intact()},
+            {"missing_shards", report.missing_shards},
+            {"corrupt_shards", report.corrupt_shards},
+            {"orphan_shards", report.orphan_shards},
+            {"temp_files", report.temp_files},
+            {"bad_records", report.bad_records},
+            {"metadata", report.metadata_findings},
+            {"repairs", report.repairs}};
+}
+
 }  // namespace tiercel::pool
