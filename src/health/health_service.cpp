@@ -62,10 +62,12 @@ void HealthService::poll_now() {
 
 std::vector<DiskTarget> HealthService::pool_targets(std::map<std::string, PoolDiskFacts>* facts) const {
     std::vector<DiskTarget> disks;
-    pool::Pool* pool = pool_ ? pool_->pool() : nullptr;
-    if (!pool)
+    if (!pool_ || !pool_->configured())
         return disks;
-    for (const auto& disk : pool->status().disks) {
+    auto access = pool_->access();  // worker thread: waiting for an exclusive maintenance step is fine here
+    if (!access)
+        return disks;
+    for (const auto& disk : (*access)->status().disks) {
         disks.push_back({disk.name, disk.name, disk.path, disk.tier, "", disk.disk_id});
         PoolDiskFacts fact;
         fact.state = disk.state;

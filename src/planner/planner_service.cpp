@@ -36,14 +36,14 @@ std::optional<int64_t> parse_int(const std::map<std::string, std::string>& state
 }  // namespace
 
 PlannerService::PlannerService(Daemon& daemon, pool::PoolService* pool, health::HealthService* health)
-    : daemon_(daemon), pool_(pool), health_(health), config_(daemon.config().planner), timer_(daemon.loop()) {}
+    : daemon_(daemon),
+      pool_(pool),
+      health_(health),
+      config_(daemon.config().planner),
+      timer_(daemon.loop()),
+      job_timer_(daemon.loop()) {}
 
-PlannerService::~PlannerService() {
-    cancel_ = true;
-    if (worker_.joinable())
-        worker_.join();
-    writer_.join();
-}
+PlannerService::~PlannerService() { writer_.join(); }
 
 int64_t PlannerService::now() const { return unix_now(); }
 
@@ -89,11 +89,11 @@ Status PlannerService::start() {
 }
 
 void PlannerService::stop() {
+    // A running job is the pool service's: it cancels it (progress committed) when it stops after us. The plan stays
+    // `running` in the store and resumes at the next start.
     stopping_ = true;
     timer_.cancel();
-    cancel_ = true;  // a running operation stops after its current batch, its progress committed
-    if (worker_.joinable())
-        worker_.join();
+    job_timer_.cancel();
 }
 
 Status PlannerService::reload(const Config& config) {
@@ -117,15 +117,26 @@ void PlannerService::tick() {
     if (gathering_ || stopping_ || !config_.enabled)
         return;
     gathering_ = true;
-    pool::Pool* pool = pool_ ? pool_->pool() : nullptr;
     auto health = health_ ? health_->snapshot() : std::vector<health::DiskHealth>{};
-    boost::asio::post(daemon_.cpu_pool(), [this, pool, health = std::move(health)] {
-        PoolFacts facts = gather_pool_facts(pool, health);
-        boost::asio::post(daemon_.loop(), [this, facts = std::move(facts)]() mutable {
+    boost::asio::post(daemon_.cpu_pool(), [this, health = std::move(health)] {
+        // Status and fill scan every stripe record: off the loop, with shared access (skipped while a job holds the
+        // pool exclusively; the next tick tries again).
+        std::optional<PoolFacts> facts;
+        std::optional<std::string> busy;
+        if (!pool_ || !pool_->configured()) {
+            facts = gather_pool_facts(nullptr, health);
+        } else if (auto access = pool_->try_access()) {
+            facts = gather_pool_facts(access->pool, health);
+            if (auto job = pool_->jobs() ? pool_->jobs()->running() : std::nullopt)
+                busy = job->operation + " " + job->target + " (maintenance job " + std::to_string(job->id) +
+                       ", requested by " + job->requested_by + ")";
+        }
+        boost::asio::post(daemon_.loop(), [this, facts = std::move(facts), busy = std::move(busy)]() mutable {
             gathering_ = false;
-            if (stopping_)
+            if (stopping_ || !facts)
                 return;
-            facts_ = std::move(facts);
+            facts_ = std::move(*facts);
+            busy_job_ = std::move(busy);
             decide();
         });
     });
@@ -139,9 +150,12 @@ PlannerState PlannerService::planner_state() const {
     state.scrub_unfinished = scrub_unfinished_;
     state.last_run = last_run_;
     state.paused = paused_;
-    if (running_)
+    if (running_) {
         if (auto it = plans_.find(*running_); it != plans_.end())
             state.running = it->second.key() + " (plan " + std::to_string(it->first) + ")";
+    } else if (busy_job_) {
+        state.running = *busy_job_;
+    }
     for (const auto& [id, plan] : plans_)
         if (is_open(plan.state))
             state.open[plan.key()] = id;
@@ -196,10 +210,7 @@ void PlannerService::maybe_execute() {
                 continue;  // waits: logged in the dry run's rejected list
             plan.result = verdict->reason;
             change(plan, PlanState::failed, "planner", "failed", verdict->guard + ": " + verdict->reason);
-            daemon_.metrics()
-                .counter("tiercel_planner_actions_total", "Plans carried out, by action and result",
-                         {{"action", std::string(to_string(plan.action))}, {"result", "refused"}})
-                .inc();
+            count_action(plan.action, "refused");
             continue;
         }
         start_run(plan);
@@ -208,46 +219,91 @@ void PlannerService::maybe_execute() {
 }
 
 void PlannerService::start_run(Plan& plan) {
-    pool::Pool* pool = pool_ ? pool_->pool() : nullptr;
-    if (!pool)
+    pool::MaintenanceJobs* jobs = pool_ ? pool_->jobs() : nullptr;
+    if (!jobs)
         return;
+    auto job = jobs->start(job_request(plan, config_));
+    if (!job) {
+        if (job.error().code() == Errc::busy)
+            return;  // a job someone else started runs: wait (one disruptive action at a time)
+        plan.result = job.error().message();
+        change(plan, PlanState::failed, "planner", "failed", "the job was refused: " + plan.result);
+        count_action(plan.action, "refused");
+        return;
+    }
     running_ = plan.id;
+    job_id_ = job->id;
     plan.runs += 1;
     plan.progress = PlanProgress{};
-    change(plan, PlanState::running, "planner", "started", "run " + std::to_string(plan.runs));
-    if (worker_.joinable())
-        worker_.join();
-    cancel_ = false;
-    worker_ = std::thread([this, pool, plan_copy = plan, config = config_] {
-        auto started = std::chrono::steady_clock::now();
-        auto last_post = started - std::chrono::seconds(1);
-        auto result = execute_plan(*pool, plan_copy, config, &cancel_, [&](const pool::MaintenanceProgress& progress) {
-            auto at = std::chrono::steady_clock::now();
-            if (at - last_post < std::chrono::milliseconds(200) && progress.done_bytes < progress.total_bytes)
-                return;
-            last_post = at;
-            double seconds = std::chrono::duration<double>(at - started).count();
-            boost::asio::post(daemon_.loop(), [this, id = plan_copy.id, progress, seconds] {
-                on_progress(id, progress, seconds);
-            });
-        });
-        boost::asio::post(daemon_.loop(), [this, id = plan_copy.id, result] {
-            finish_run(id, result.complete, result.verified, result.summary);
+    change(plan, PlanState::running, "planner", "started",
+           "run " + std::to_string(plan.runs) + " as maintenance job " + std::to_string(job->id));
+    watch_job();
+}
+
+void PlannerService::watch_job() {
+    job_timer_.expires_after(std::chrono::milliseconds(200));
+    job_timer_.async_wait([this](const boost::system::error_code& error) {
+        if (!error)
+            check_job();
+    });
+}
+
+void PlannerService::check_job() {
+    pool::MaintenanceJobs* jobs = pool_ ? pool_->jobs() : nullptr;
+    auto it = running_ ? plans_.find(*running_) : plans_.end();
+    if (!jobs || it == plans_.end())
+        return;
+    auto job = jobs->get(job_id_);
+    if (!job) {
+        finish_run(it->first, false, false, "maintenance job " + std::to_string(job_id_) + " vanished");
+        return;
+    }
+    PlanProgress progress;
+    progress.done_bytes = job->progress.done_bytes;
+    progress.total_bytes = job->progress.total_bytes;
+    progress.rate = job->rate_bytes_per_s;
+    if (progress.rate > 0 && progress.total_bytes >= progress.done_bytes)
+        progress.eta_seconds = static_cast<double>(progress.total_bytes - progress.done_bytes) / progress.rate;
+    it->second.progress = progress;
+    if (job->state == "running") {
+        if (!stopping_)
+            watch_job();
+        return;
+    }
+    if (job->state != "done") {
+        bool incomplete = job->state == "stopped" || job->state == "cancelled";
+        std::string summary = incomplete ? "the job stopped (" + job->state + ") after " +
+                                               (job->report ? report_counts(*job->report) : std::string("no work")) +
+                                               "; it resumes where it stopped"
+                                         : "the job failed: " + job->error;
+        finish_run(it->first, !incomplete, false, summary);
+        return;
+    }
+    // Verification reads the whole pool (fsck): off the loop, with shared access like every pool user.
+    Plan plan = it->second;
+    pool::MaintenanceReport report = job->report.value_or(pool::MaintenanceReport{});
+    boost::asio::post(daemon_.cpu_pool(), [this, plan, report] {
+        std::string failure;
+        if (auto access = pool_->access())
+            failure = verify_plan(**access, plan, report);
+        else
+            failure = "cannot reach the pool to verify: " + access.error().message();
+        std::string summary = failure.empty()
+                                  ? "verified: " + report_counts(report) + "; no stripe degraded or lost" +
+                                        (plan.action == Action::scrub ? "" : ", fsck finds every shard intact") +
+                                        (plan.action == Action::drain ? ", " + plan.target + " retired empty" : "")
+                                  : "verification failed: " + failure;
+        boost::asio::post(daemon_.loop(), [this, id = plan.id, verified = failure.empty(), summary] {
+            finish_run(id, true, verified, summary);
         });
     });
 }
 
-void PlannerService::on_progress(int64_t id, const pool::MaintenanceProgress& progress, double seconds) {
-    auto it = plans_.find(id);
-    if (it == plans_.end() || it->second.state != PlanState::running)
-        return;
-    PlanProgress out;
-    out.done_bytes = progress.done_bytes;
-    out.total_bytes = progress.total_bytes;
-    out.rate = seconds > 0 ? static_cast<double>(progress.done_bytes) / seconds : 0;
-    if (out.rate > 0 && progress.total_bytes >= progress.done_bytes)
-        out.eta_seconds = static_cast<double>(progress.total_bytes - progress.done_bytes) / out.rate;
-    it->second.progress = out;
+void PlannerService::count_action(Action action, const std::string& result) {
+    daemon_.metrics()
+        .counter("tiercel_planner_actions_total", "Plans carried out, by action and result",
+                 {{"action", std::string(to_string(action))}, {"result", result}})
+        .inc();
 }
 
 void PlannerService::finish_run(int64_t id, bool complete, bool verified, std::string summary) {
@@ -277,10 +333,7 @@ void PlannerService::finish_run(int64_t id, bool complete, bool verified, std::s
             plan.progress->done_bytes = plan.progress->total_bytes;
         change(plan, verified ? PlanState::verified : PlanState::failed, "planner", verified ? "verified" : "failed",
                summary);
-        daemon_.metrics()
-            .counter("tiercel_planner_actions_total", "Plans carried out, by action and result",
-                     {{"action", action}, {"result", verified ? "verified" : "failed"}})
-            .inc();
+        count_action(plan.action, verified ? "verified" : "failed");
         if (!verified) {
             paused_.insert(plan.action);
             persist_state("paused:" + action, std::to_string(plan.id));

@@ -169,6 +169,9 @@ def main():
             check(final["decided_by"] == "cli", "decided by the CLI")
         check(samples and all(d == 0 and l == 0 for d, l in samples),
               f"redundancy kept at every sample ({len(samples)} samples)")
+        status, jobs = get_json(daemon, "/api/v1/pool/jobs")
+        check(status == 200 and any(j.get("requested_by") == f"plan {plan_id}" for j in jobs.get("jobs", [])),
+              f"the drain ran as a maintenance job of the daemon: {jobs}")
         status, pool = get_json(daemon, "/api/v1/pool")
         disk = next(d for d in pool["disks"] if d["name"] == f"disk{DEGRADING}")
         check(disk["state"] == "retired" and disk["shards"] == 0, f"disk3 retired and empty: {disk}")

@@ -1,34 +1,25 @@
-// Contract: carrying out one approved plan on the pool and checking the result. Blocking: the planner calls it on
-// its worker thread, never on the core loop.
-//  - The plan's action runs as the pool maintenance operation of the same name (scrub_pool, heal_pool, drain_disk,
-//    rebalance_pool) with the plan's budget, the [planner] bandwidth limit and latency back-off, and `cancel`.
-//  - A run stopped by its budget is `complete = false` and not verified yet (the plan resumes).
-//  - Verification after a complete run: no stripe lost or left degraded, nothing unrepairable, a drained disk
-//    retired and holding no shard, and (for heal, drain, rebalance) an fsck pass that finds every shard intact.
+// Contract: how an approved plan becomes a pool maintenance job, and how its result is checked.
+//  - job_request(): the plan's action as the MaintenanceJobs operation of the same name (reprotect runs as a
+//    rebalance), with the plan's budget, the [planner] bandwidth limit and the latency back-off. Plans and
+//    user-started jobs share the job runner, so one disruptive action runs at a time.
+//  - verify_plan() after a job finished its work (blocking: it reads pool status and, except after a scrub, runs an
+//    fsck pass over every shard): nothing unrepairable, no stripe lost or left degraded, a drained disk retired and
+//    holding no shard, and fsck finding every shard intact. Returns "" when verified, else what failed.
 #pragma once
 
-#include <atomic>
-#include <functional>
 #include <string>
 
 #include "tiercel/core/config.hpp"
 #include "tiercel/planner/plan.hpp"
-#include "tiercel/pool/maintenance.hpp"
+#include "tiercel/pool/maintenance_jobs.hpp"
 
 namespace tiercel::planner {
 
-struct ExecutionResult {
-    bool complete = false;   // false: stopped by budget or cancel
-    bool verified = false;   // complete and every check passed
-    std::string summary;     // what was done and checked, or why it failed
-    std::string stopped_because;
-};
+pool::JobRequest job_request(const Plan& plan, const PlannerConfig& config);
 
-ExecutionResult execute_plan(pool::Pool& pool, const Plan& plan, const PlannerConfig& config,
-                             const std::atomic<bool>* cancel,
-                             std::function<void(const pool::MaintenanceProgress&)> on_progress);
-
-// The checks alone, after `report` (exposed for tests).
 std::string verify_plan(pool::Pool& pool, const Plan& plan, const pool::MaintenanceReport& report);
+
+// "11 stripes checked, 11 changed, 0 shards rebuilt, 11 copied, 0 bad"
+std::string report_counts(const pool::MaintenanceReport& report);
 
 }  // namespace tiercel::planner

@@ -3,20 +3,19 @@
 //    pool because they scan the stripe records, and each disk's risk from the HealthService), runs evaluate(),
 //    records new candidates as proposed plans, and approves those whose class [planner] auto_approve names (unless
 //    automation of that class is stopped).
-//  - One approved plan runs at a time, on a worker thread (executor.hpp); progress is posted back to the loop. After
-//    a complete run the plan is verified or failed; a failed verification stops automation for that action class
+//  - Approved plans run as the pool's maintenance jobs (pool/maintenance_jobs.hpp, shared with jobs people start, so
+//    one disruptive action runs at a time); the loop polls the job's progress. After a complete run the plan is
+//    verified (executor.hpp, on the CPU pool) or failed; a failed verification stops automation for that action class
 //    (its plans then need a person) and raises an alert (log at error level, GET /api/v1/plans "alerts").
 //  - Every decision is appended to the audit log in <state_dir>/planner.db (plan_store.hpp) by a dedicated writer
 //    thread; plans and the schedule survive restarts, and a plan that was running when the daemon stopped resumes.
 //  - approve(), reject(), dry_run(), list() and get() are for the loop thread (the REST routes).
 #pragma once
 
-#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -28,7 +27,6 @@
 
 namespace tiercel::pool {
 class PoolService;
-struct MaintenanceProgress;
 }
 namespace tiercel::health {
 class HealthService;
@@ -61,7 +59,9 @@ private:
     void decide();
     void maybe_execute();
     void start_run(Plan& plan);
-    void on_progress(int64_t id, const pool::MaintenanceProgress& progress, double seconds);
+    void watch_job();
+    void check_job();
+    void count_action(Action action, const std::string& result);
     void finish_run(int64_t id, bool complete, bool verified, std::string summary);
     PlannerState planner_state() const;
     void change(Plan& plan, PlanState state, const std::string& actor, const std::string& event,
@@ -78,6 +78,7 @@ private:
     health::HealthService* health_;
     PlannerConfig config_;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer job_timer_;  // polls the running job's progress
     boost::asio::thread_pool writer_{1};  // every SQLite call runs here, in order
     std::unique_ptr<PlanStore> store_;
     std::map<int64_t, Plan> plans_;
@@ -91,9 +92,9 @@ private:
     std::map<std::string, int64_t> last_run_;
     std::set<Action> paused_;
     std::vector<std::string> alerts_;
-    std::optional<int64_t> running_;
-    std::thread worker_;
-    std::atomic<bool> cancel_{false};
+    std::optional<int64_t> running_;   // the plan whose job runs
+    uint64_t job_id_ = 0;
+    std::optional<std::string> busy_job_;  // a job someone else started, as of the last facts
     bool stopping_ = false;
 };
 
