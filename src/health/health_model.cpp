@@ -82,7 +82,7 @@ void HealthModel::update(const std::vector<DiskTarget>& targets, const std::vect
                 disk.devices = device_reports.devices;
                 disk.reports = device_reports.reports;
             }
-        disk.risk = trackers_[target.id].observe(disk.reports, disk.pool.signals, risk_config);
+        disk.risk = trackers_[target.id].observe(disk.reports, disk.pool.signals, risk_config, now);
         disk.polled_at = now;
         disk.polls += 1;
         const SmartReport* summary = disk.summary();

@@ -12,6 +12,8 @@ constexpr double kWatchScore = 0.10;
 constexpr double kAtRiskScore = 0.40;
 constexpr double kFailingScore = 0.80;
 constexpr double kMaxEscalation = 3.0;
+constexpr double kExitFactor = 0.75;
+constexpr double kEscalationHalfLife = 24 * 3600.0;
 constexpr size_t kRecentValues = 5;
 
 // ATA counters whose raw value above 0 predicts failure (Backblaze, "What SMART Stats Tell Us About Hard Drives",
@@ -76,6 +78,15 @@ int severity(RiskLevel level) {
     return 0;
 }
 
+double entry_score(RiskLevel level) {
+    switch (level) {
+    case RiskLevel::watch: return kWatchScore;
+    case RiskLevel::at_risk: return kAtRiskScore;
+    case RiskLevel::failing: return kFailingScore;
+    default: return 0;
+    }
+}
+
 RiskLevel level_for_score(double score) {
     if (score >= kFailingScore)
         return RiskLevel::failing;
@@ -93,8 +104,11 @@ double RiskTracker::remember(const std::string& key, uint64_t value, std::string
         memory.rising_polls += 1;
         memory.escalation = std::min(kMaxEscalation, memory.escalation + 1.0);
     } else if (!fresh) {
+        // Quiet: the escalation halves every kEscalationHalfLife seconds, whatever the poll interval.
         memory.rising_polls = 0;
-        memory.escalation = std::max(0.0, memory.escalation - 0.5);
+        memory.escalation *= std::pow(0.5, static_cast<double>(elapsed_) / kEscalationHalfLife);
+        if (memory.escalation < 0.05)
+            memory.escalation = 0;
     }
     memory.value = value;
     memory.recent.push_back(value);
@@ -126,7 +140,9 @@ void RiskTracker::add_counter(std::vector<RiskFact>& facts, const std::string& k
 }
 
 RiskAssessment RiskTracker::observe(const std::vector<SmartReport>& reports, const DiskSignals& signals,
-                                    const RiskConfig& config) {
+                                    const RiskConfig& config, int64_t now) {
+    elapsed_ = last_time_ ? std::max<int64_t>(0, now - *last_time_) : 0;
+    last_time_ = now;
     std::vector<RiskFact> facts;
     bool alone_at_risk = false;
     bool failed = false;
@@ -140,8 +156,16 @@ RiskAssessment RiskTracker::observe(const std::vector<SmartReport>& reports, con
         any_smart = true;
         if (report.status == SmartStatus::failed) {
             failed = true;
+            failed_seen_ = true;
             facts.push_back({prefixed(prefix, "smart_status"), 1.0, "the drive's own SMART verdict is FAILED"});
-        } else if (report.status == SmartStatus::unknown) {
+        } else if (failed_seen_) {
+            // A verdict that flickers back to PASSED does not clear the drive: it stays at risk until acknowledged.
+            alone_at_risk = true;
+            facts.push_back({prefixed(prefix, "smart_status"), 0.5,
+                             "the drive's SMART verdict was FAILED on an earlier poll (acknowledge smart_status to "
+                             "clear)"});
+        }
+        if (report.status == SmartStatus::unknown) {
             facts.push_back({prefixed(prefix, "smart_status"), 0, report.reason});
         }
         for (const auto& signal : kAtaSignals) {
@@ -239,6 +263,11 @@ RiskAssessment RiskTracker::observe(const std::vector<SmartReport>& reports, con
     else if (alone_at_risk)
         assessment.score = std::max(assessment.score, 0.5);
     assessment.level = level_for_score(assessment.score);
+    // Hysteresis: a level is left only when the score falls clearly below its entry (kExitFactor of it), so a
+    // counter that rises on most polls but not all does not swing a disk between watch and at_risk.
+    if (any_smart && severity(assessment.level) < severity(last_.level) &&
+        severity(last_.level) >= severity(RiskLevel::watch) && assessment.score >= kExitFactor * entry_score(last_.level))
+        assessment.level = last_.level;
     if (!any_smart && severity(assessment.level) < severity(RiskLevel::at_risk))
         assessment.level = RiskLevel::unknown;
     std::stable_sort(facts.begin(), facts.end(), [](const RiskFact& a, const RiskFact& b) { return a.weight > b.weight; });
@@ -250,6 +279,10 @@ RiskAssessment RiskTracker::observe(const std::vector<SmartReport>& reports, con
 }
 
 Status RiskTracker::acknowledge(const std::string& counter) {
+    if (counter == "smart_status" && failed_seen_) {
+        failed_seen_ = false;
+        return {};
+    }
     auto it = counters_.find(counter);
     if (it == counters_.end())
         it = counters_.find("ata." + counter);

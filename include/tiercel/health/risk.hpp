@@ -3,10 +3,13 @@
 //    critical_warning / media_errors / percentage_used / available_spare, SCSI grown defects and uncorrected errors,
 //    the pool's own read, write and checksum errors for the disk, latency EWMA against the disk's own baseline,
 //    temperature and capacity pressure. Weights combine as a noisy-or: score = 1 - prod(1 - weight).
-//  - A drive whose SMART verdict is FAILED is `failing` on that fact alone; pending (197) or uncorrectable (187, 198)
+//  - A drive whose SMART verdict is FAILED is `failing` on that fact alone (and stays at least at_risk after the verdict
+//    flips back, until "smart_status" is acknowledged); pending (197) or uncorrectable (187, 198)
 //    sectors, an NVMe critical warning or spare below threshold make it at least `at_risk` on that fact alone.
-//  - Memory per counter: a counter that rises again on the next poll escalates its weight (up to 2.5x), one that
-//    stops rising decays back to its base weight; an acknowledged counter weighs nothing until its value changes.
+//  - Memory per counter: each rise escalates its weight (up to 2.5x); a counter that stops rising decays back to its
+//    base weight (the escalation halves every 24 hours without a rise, so the memory does not depend on the poll
+//    interval); an acknowledged counter weighs nothing until its value changes.
+//  - Hysteresis: a disk leaves a level only when its score falls below 75% of that level's entry score.
 //  - No SMART data and nothing else against the disk gives level `unknown` (never ok, never failing).
 //  - `at_risk_polls` counts consecutive observations at level at_risk or failing (the planner's confirmation).
 //  - Not thread-safe: one tracker per disk, used by one thread at a time.
@@ -60,8 +63,9 @@ struct RiskConfig {
 class RiskTracker {
 public:
     // One observation (one poll). `reports`: the SMART reports of the disk's devices (empty: none could be found).
+    // `now`: Unix seconds of the poll (decay is by time, not by poll count).
     RiskAssessment observe(const std::vector<SmartReport>& reports, const DiskSignals& signals,
-                           const RiskConfig& config);
+                           const RiskConfig& config, int64_t now);
     // Quiets a counter ("ata.5", "5", "nvme.media_errors", "pool.checksum_errors", ...) at its current value.
     // Errc::not_found when the tracker has never seen that counter.
     Status acknowledge(const std::string& counter);
@@ -72,7 +76,7 @@ private:
     struct CounterMemory {
         uint64_t value = 0;
         int rising_polls = 0;      // consecutive polls on which it rose
-        double escalation = 0;     // 0 .. 3: grows by one on each rise, decays by 0.5 on each quiet poll
+        double escalation = 0;     // 0 .. 3: grows by one on each rise, halves every 24 h without one
         std::deque<uint64_t> recent;  // the last few values, oldest first (for explanations)
         std::optional<uint64_t> acknowledged_at;
     };
@@ -83,6 +87,9 @@ private:
 
     std::map<std::string, CounterMemory> counters_;
     std::optional<double> latency_baseline_;
+    std::optional<int64_t> last_time_;
+    bool failed_seen_ = false;  // a FAILED verdict was seen: at risk until acknowledged ("smart_status")
+    int64_t elapsed_ = 0;  // seconds since the previous observation
     RiskAssessment last_;
 };
 

@@ -10,9 +10,15 @@ using tiercel::testing::smart_fixture;
 
 namespace {
 
+// Poll times ten minutes apart, as with the default smart_interval.
+int64_t next_poll() {
+    static int64_t now = 1'700'000'000;
+    return now += 600;
+}
+
 RiskAssessment assess_once(const SmartReport& report, DiskSignals signals = {}) {
     RiskTracker tracker;
-    return tracker.observe({report}, signals, RiskConfig{});
+    return tracker.observe({report}, signals, RiskConfig{}, next_poll());
 }
 
 bool names(const RiskAssessment& risk, const std::string& fact) {
@@ -63,7 +69,7 @@ TEST_CASE("no SMART data but heavy pool errors is at risk, not unknown") {
     RiskAssessment risk;
     for (int poll = 0; poll < 4; ++poll) {
         signals.checksum_errors += 100;
-        risk = tracker.observe({no_smart_data("", "tmpfs")}, signals, RiskConfig{});
+        risk = tracker.observe({no_smart_data("", "tmpfs")}, signals, RiskConfig{}, next_poll());
     }
     CHECK(severity(risk.level) >= severity(RiskLevel::at_risk));
 }
@@ -87,11 +93,11 @@ TEST_CASE("pending or uncorrectable sectors are at risk on that fact alone") {
 
 TEST_CASE("a few reallocated sectors alone only watch; a rising count escalates to at risk, naming the trend") {
     RiskTracker tracker;
-    auto first = tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{});
+    auto first = tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{}, next_poll());
     CHECK(first.level == RiskLevel::watch);
     RiskAssessment risk;
     for (uint64_t raw : {24, 40, 56})
-        risk = tracker.observe({ata_with_raw(5, raw)}, {}, RiskConfig{});
+        risk = tracker.observe({ata_with_raw(5, raw)}, {}, RiskConfig{}, next_poll());
     CHECK(risk.level == RiskLevel::at_risk);
     CHECK(risk.at_risk_polls >= 2);
     REQUIRE(risk.explanation[0].fact == "ata.5");
@@ -104,10 +110,11 @@ TEST_CASE("a few reallocated sectors alone only watch; a rising count escalates 
 TEST_CASE("a counter that stops rising decays back to watch") {
     RiskTracker tracker;
     for (uint64_t raw : {8, 24, 40, 56})
-        tracker.observe({ata_with_raw(5, raw)}, {}, RiskConfig{});
+        tracker.observe({ata_with_raw(5, raw)}, {}, RiskConfig{}, next_poll());
     RiskAssessment risk;
-    for (int quiet = 0; quiet < 8; ++quiet)
-        risk = tracker.observe({ata_with_raw(5, 56)}, {}, RiskConfig{});
+    int64_t quiet_time = next_poll();
+    for (int quiet = 0; quiet < 48; ++quiet)  // six days without a rise: the escalation halves every 24 hours
+        risk = tracker.observe({ata_with_raw(5, 56)}, {}, RiskConfig{}, quiet_time += 3 * 3600);
     CHECK(risk.level == RiskLevel::watch);
     CHECK(risk.at_risk_polls == 0);
     CHECK(risk.explanation[0].detail.find("steady") != std::string::npos);
@@ -115,12 +122,12 @@ TEST_CASE("a counter that stops rising decays back to watch") {
 
 TEST_CASE("an acknowledged counter is quiet until it changes") {
     RiskTracker tracker;
-    tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{});
+    tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{}, next_poll());
     CHECK(tracker.acknowledge("5").ok());  // "5" means ATA attribute 5
-    auto quiet = tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{});
+    auto quiet = tracker.observe({ata_with_raw(5, 8)}, {}, RiskConfig{}, next_poll());
     CHECK(quiet.level == RiskLevel::ok);
     CHECK(quiet.explanation[0].detail.find("acknowledged at 8") != std::string::npos);
-    auto loud = tracker.observe({ata_with_raw(5, 9)}, {}, RiskConfig{});
+    auto loud = tracker.observe({ata_with_raw(5, 9)}, {}, RiskConfig{}, next_poll());
     CHECK(loud.level == RiskLevel::watch);
     auto missing = tracker.acknowledge("ata.999");
     REQUIRE_FALSE(missing.ok());
@@ -152,11 +159,11 @@ TEST_CASE("temperature, latency against the disk's own baseline, and capacity pr
     DiskSignals signals;
     for (int i = 0; i < 10; ++i) {
         signals.latency_ms = 4.0;
-        tracker.observe({smart_fixture("smart-ata.json")}, signals, RiskConfig{});
+        tracker.observe({smart_fixture("smart-ata.json")}, signals, RiskConfig{}, next_poll());
     }
     signals.latency_ms = 40.0;
     signals.free_fraction = 0.02;
-    auto slow = tracker.observe({smart_fixture("smart-ata.json")}, signals, RiskConfig{});
+    auto slow = tracker.observe({smart_fixture("smart-ata.json")}, signals, RiskConfig{}, next_poll());
     CHECK(names(slow, "latency"));
     CHECK(names(slow, "capacity"));
 }
@@ -167,4 +174,14 @@ TEST_CASE("scores are explained: the weights reproduce the score") {
     for (const auto& fact : risk.explanation)
         keep *= 1.0 - fact.weight;
     CHECK(risk.score == doctest::Approx(1.0 - keep));
+}
+
+TEST_CASE("a FAILED verdict that flickers back to PASSED keeps the drive at risk until acknowledged") {
+    RiskTracker tracker;
+    CHECK(tracker.observe({ata_with_raw(5, 0, false)}, {}, RiskConfig{}, next_poll()).level == RiskLevel::failing);
+    auto after = tracker.observe({ata_with_raw(5, 0, true)}, {}, RiskConfig{}, next_poll());
+    CHECK(after.level == RiskLevel::at_risk);
+    CHECK(after.explanation[0].detail.find("FAILED on an earlier poll") != std::string::npos);
+    CHECK(tracker.acknowledge("smart_status").ok());
+    CHECK(tracker.observe({ata_with_raw(5, 0, true)}, {}, RiskConfig{}, next_poll()).level == RiskLevel::ok);
 }
