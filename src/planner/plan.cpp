@@ -115,6 +115,8 @@ Result<Plan> plan_from_json(const json& in) {
             progress.done_bytes = in["progress"].value("done_bytes", uint64_t{0});
             progress.total_bytes = in["progress"].value("total_bytes", uint64_t{0});
             progress.rate = in["progress"].value("rate", 0.0);
+            if (in["progress"].contains("eta_seconds") && in["progress"]["eta_seconds"].is_number())
+                progress.eta_seconds = in["progress"]["eta_seconds"].get<double>();
             plan.progress = progress;
         }
         plan.created = value_or<int64_t>(in, "created", 0);
