@@ -12,6 +12,8 @@ std::shared_ptr<Router> build_router(ApiContext& context) {
     register_core_routes(*router, context);
     register_pool_routes(*router, context);
     register_hsm_routes(*router, context);
+    register_health_routes(*router, context);
+    register_plan_routes(*router, context);
     // The dashboard's catch-all "/{asset}" comes last so API routes always win.
     register_dashboard_routes(*router);
     return router;

@@ -24,6 +24,8 @@ int run_cli(int argc, char** argv) {
     add_mount_command(app, context);
     add_hsm_command(app, context);
     add_catalog_command(app, context);
+    add_disks_command(app, context);
+    add_plan_command(app, context);
 
     try {
         app.parse(argc, argv);

@@ -10,7 +10,9 @@
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/fs/fs_service.hpp"
+#include "tiercel/health/health_service.hpp"
 #include "tiercel/hsm/hsm_service.hpp"
+#include "tiercel/planner/planner_service.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::cli {
@@ -25,9 +27,15 @@ int serve(Config config) {
     Daemon daemon(std::move(config));
     auto pool_service = std::make_unique<pool::PoolService>(daemon);
     auto hsm_service = std::make_unique<hsm::HsmService>(daemon, pool_service.get());
+    auto health_service = std::make_unique<health::HealthService>(daemon, pool_service.get());
+    auto planner_service =
+        std::make_unique<planner::PlannerService>(daemon, pool_service.get(), health_service.get());
     api::ApiContext api_context{daemon, *token, pool_service.get(), hsm_service.get()};
-    // Order matters: the pool opens before the filesystem and the HSM (whose `pool` targets use it) and the API that
-    // serves them, and stops after them. The HSM puts its marks back on every stub before the API serves anything.
+    api_context.health = health_service.get();
+    api_context.planner = planner_service.get();
+    // Order matters: the pool opens before the filesystem, the HSM (whose `pool` targets use it), health, the planner
+    // and the API that serves them, and stops after them. The HSM puts its marks back on every stub before the API
+    // serves anything.
     pool::PoolService* pools = pool_service.get();
     const std::string mountpoint = daemon.config().pool.mountpoint;
     daemon.add_service(std::move(pool_service));
@@ -37,6 +45,8 @@ int serve(Config config) {
         daemon.add_service(std::make_unique<fs::FsService>(daemon, [pools] { return pools->pool(); }, options));
     }
     daemon.add_service(std::move(hsm_service));
+    daemon.add_service(std::move(health_service));
+    daemon.add_service(std::move(planner_service));
     daemon.add_service(std::make_unique<api::HttpService>(daemon, api::build_router(api_context)));
     return daemon.run();
 }

@@ -15,6 +15,10 @@ void parse_pool_section(TableReader& root, PoolConfig& pool);  // config_pool.cp
 void render_pool_section(const PoolConfig& pool, toml::table& out);
 void parse_hsm_section(TableReader& root, HsmConfig& hsm);  // config_hsm.cpp
 void render_hsm_section(const HsmConfig& hsm, toml::table& out);
+void parse_health_section(TableReader& root, HealthConfig& health);  // config_health.cpp
+void parse_planner_section(TableReader& root, PlannerConfig& planner);
+void render_health_section(const HealthConfig& health, toml::table& out);
+void render_planner_section(const PlannerConfig& planner, toml::table& out);
 
 namespace {
 
@@ -48,6 +52,8 @@ void parse_root(const toml::table& table, Config& config, ConfigErrors& errors) 
     parse_http_section(root, config.http);
     parse_pool_section(root, config.pool);
     parse_hsm_section(root, config.hsm);
+    parse_health_section(root, config.health);
+    parse_planner_section(root, config.planner);
     root.finish();
 }
 
@@ -107,6 +113,8 @@ std::string render_config_toml(const Config& config) {
         render_pool_section(config.pool, root);
     if (config.hsm.configured)
         render_hsm_section(config.hsm, root);
+    render_health_section(config.health, root);
+    render_planner_section(config.planner, root);
     std::ostringstream out;
     out << "# effective configuration from " << config.source_path << "\n" << root << "\n";
     return out.str();

@@ -15,6 +15,12 @@ class PoolService;
 namespace tiercel::hsm {
 class HsmService;
 }
+namespace tiercel::health {
+class HealthService;
+}
+namespace tiercel::planner {
+class PlannerService;
+}
 
 namespace tiercel::api {
 
@@ -23,6 +29,8 @@ struct ApiContext {
     std::string token;                       // the bearer token from [http] token_file
     pool::PoolService* pool = nullptr;       // null when the daemon hosts no pool service
     hsm::HsmService* hsm = nullptr;          // null when the daemon hosts no HSM service
+    health::HealthService* health = nullptr;      // null: /api/v1/disks answers 404 "no_health"
+    planner::PlannerService* planner = nullptr;   // null: /api/v1/plans answers 404 "no_planner"
 };
 
 std::shared_ptr<Router> build_router(ApiContext& context);
@@ -30,6 +38,8 @@ std::shared_ptr<Router> build_router(ApiContext& context);
 void register_core_routes(Router& router, ApiContext& context);
 void register_pool_routes(Router& router, ApiContext& context);
 void register_hsm_routes(Router& router, ApiContext& context);
+void register_health_routes(Router& router, ApiContext& context);   // routes_health.cpp: /api/v1/disks
+void register_plan_routes(Router& router, ApiContext& context);     // routes_plans.cpp: /api/v1/plans
 void register_dashboard_routes(Router& router);
 
 }  // namespace tiercel::api

@@ -32,5 +32,7 @@ void add_hsm_command(CLI::App& app, CliContext& context);       // cmd_hsm.cpp
 void add_catalog_command(CLI::App& app, CliContext& context);   // cmd_catalog.cpp
 // scrub, heal, drain, replace, remove, add-disk, rebalance (cmd_pool_maintenance.cpp); called by add_pool_command.
 void add_pool_maintenance_commands(CLI::App& pool_app, CliContext& context);
+void add_disks_command(CLI::App& app, CliContext& context);  // cmd_disks.cpp
+void add_plan_command(CLI::App& app, CliContext& context);   // cmd_plan.cpp
 
 }  // namespace tiercel::cli

@@ -81,6 +81,34 @@ struct HsmConfig {
     }
 };
 
+// [health]: the SMART poller and the risk model (docs/modules/health.md).
+struct HealthConfig {
+    std::string smartctl = "smartctl";                  // program path; a bare name is looked up in PATH
+    std::chrono::milliseconds smart_interval{600'000};  // how often every disk is polled
+    std::chrono::milliseconds smart_timeout{60'000};    // a smartctl run taking longer is killed: "no SMART data"
+    std::vector<std::string> watch;                     // extra paths (watched filesystems) whose disks are polled
+    int64_t temperature_warn_c = 50;                    // risk starts to count above this
+    int64_t temperature_crit_c = 60;
+    int64_t latency_factor = 3;                         // latency EWMA this many times its baseline counts
+    uint64_t history = 288;                             // samples of temperature and latency kept per disk
+};
+
+// [planner]: maintenance plans, their guards and who approves them (docs/modules/planner.md).
+struct PlannerConfig {
+    bool enabled = true;
+    std::chrono::milliseconds interval{60'000};            // how often candidates are evaluated
+    std::vector<std::string> auto_approve{"scrub", "heal"};  // action classes approved without a person
+    std::chrono::milliseconds scrub_interval{30LL * 86'400'000};  // a full scrub pass at least this often
+    uint64_t budget_bytes = 0;                             // per run; 0 = no limit (the run resumes next time)
+    std::chrono::milliseconds budget_time{6LL * 3'600'000};  // per run; 0 = no limit
+    uint64_t bandwidth_limit = 0;                          // bytes/s for a running action; 0 = no limit
+    std::chrono::milliseconds cooldown{3'600'000};         // after a run, the same action on the same target waits
+    int64_t drain_confirm_polls = 3;                       // polls a disk must stay at risk before a drain
+    double rebalance_skew = 0.25;                          // fill share spread that proposes a rebalance
+    double reserve = 0.10;                                 // capacity fraction that must stay free after an action
+    double max_foreground_latency_ms = 50;                 // above this, disruptive actions wait (throttle guard)
+};
+
 struct Config {
     std::string source_path;  // the file it came from, or "(defaults)"
     std::string state_dir = "/var/lib/tiercel";
@@ -89,6 +117,8 @@ struct Config {
     HttpConfig http;
     PoolConfig pool;
     HsmConfig hsm;
+    HealthConfig health;
+    PlannerConfig planner;
 
     std::string token_path() const;
     std::string socket_path() const;  // the CLI's Unix socket: <state_dir>/api.sock

@@ -1,0 +1,16 @@
+// Contract: the planner's view of the pool — status, fill per disk and each disk's risk — gathered in one place for
+// the daemon and the offline `tiercel plan`. It scans every stripe record (status and fill): call it off the loop.
+// A null pool gives PoolFacts{present = false}.
+#pragma once
+
+#include <vector>
+
+#include "tiercel/health/health_model.hpp"
+#include "tiercel/planner/planner.hpp"
+#include "tiercel/pool/pool.hpp"
+
+namespace tiercel::planner {
+
+PoolFacts gather_pool_facts(pool::Pool* pool, const std::vector<health::DiskHealth>& health);
+
+}  // namespace tiercel::planner

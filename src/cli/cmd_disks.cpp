@@ -1,0 +1,110 @@
+// `tiercel disks [--json]`: every watched disk's SMART summary, risk level and the facts behind it. Asks the running
+// daemon (which remembers trends across polls); without a daemon it polls once itself (no trend memory).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "health_offline.hpp"
+#include "tiercel/cli/common.hpp"
+#include "tiercel/cli/daemon_client.hpp"
+#include "tiercel/health/health_json.hpp"
+
+namespace tiercel::cli {
+namespace {
+
+using nlohmann::json;
+
+int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void print_disk(const json& disk) {
+    const json& smart = disk["smart"];
+    const json& risk = disk["risk"];
+    std::cout << disk.value("id", "") << "  " << disk.value("path", "") << "  "
+              << (disk.value("device", "").empty() ? "(no device)" : disk.value("device", "")) << "  risk "
+              << risk.value("level", "unknown") << " (" << risk.value("score", 0.0) << ")\n";
+    std::cout << "  SMART " << smart.value("status", "unknown");
+    if (!smart.value("model", "").empty())
+        std::cout << ", " << smart.value("protocol", "") << " " << smart.value("model", "") << " serial "
+                  << smart.value("serial", "");
+    if (smart["temperature_c"].is_number())
+        std::cout << ", " << smart["temperature_c"].get<int64_t>() << " C";
+    if (smart["power_on_hours"].is_number())
+        std::cout << ", " << smart["power_on_hours"].get<int64_t>() << " h powered on";
+    std::cout << "\n";
+    if (smart.contains("reason"))
+        std::cout << "  " << smart.value("reason", "") << "\n";
+    for (const auto& fact : risk["explanation"])
+        std::cout << "  - " << fact.value("detail", "") << " [" << fact.value("fact", "") << ", weight "
+                  << fact.value("weight", 0.0) << "]\n";
+}
+
+}  // namespace
+
+OfflineHealth poll_health_offline(const Config& config) {
+    OfflineHealth out;
+    std::vector<health::DiskTarget> pool_disks;
+    if (config.pool.configured) {
+        auto handle = pool::open_configured_pool(config.pool, pool::PoolOpenMode::open);
+        if (handle) {
+            out.pool = std::move(*handle);
+            for (const auto& disk : out.pool->pool().status().disks)
+                pool_disks.push_back({disk.name, disk.name, disk.path, disk.tier, "", disk.disk_id});
+        } else {
+            out.pool_problem = handle.error().message();
+            for (size_t i = 0; i < config.pool.disks.size(); ++i)
+                pool_disks.push_back({"config" + std::to_string(i), config.pool.disks[i].path,
+                                      config.pool.disks[i].path, config.pool.disks[i].tier, "", std::nullopt});
+        }
+    }
+    auto targets = health::HealthModel::targets(config, pool_disks);
+    auto reports = health::HealthModel::read_smart(targets, config.health, nullptr);
+    health::HealthModel model(config.health);
+    model.update(targets, reports, {}, unix_now());
+    for (const auto& [id, disk] : model.disks())
+        out.disks.push_back(disk);
+    return out;
+}
+
+void add_disks_command(CLI::App& app, CliContext& context) {
+    CLI::App* command = app.add_subcommand("disks", "Show every disk's SMART summary, risk level and the facts behind it.");
+    auto json_output = std::make_shared<bool>(false);
+    command->add_flag("--json", *json_output, "Print {\"disks\":[...]} as the REST API does");
+    command->footer("Asks the running daemon when there is one (it remembers trends across polls); otherwise reads\n"
+                    "SMART once itself with [health] smartctl. A disk without SMART data is shown as unknown.");
+    command->callback([&context, json_output] {
+        auto config = load_config_or_report(context);
+        if (!config)
+            return;
+        json disks = json::array();
+        auto reply = daemon_request(*config, "GET", "/api/v1/disks");
+        if (reply && reply->ok()) {
+            disks = reply->body["disks"];
+        } else if (reply) {
+            context.exit_code = report_error("daemon", daemon_error(*reply));
+            return;
+        } else if (reply.error().code() == Errc::not_found) {
+            auto offline = poll_health_offline(*config);
+            if (!offline.pool_problem.empty())
+                std::cerr << "tiercel: note: the pool could not be opened (" << offline.pool_problem
+                          << "); disks are named by their config order\n";
+            for (const auto& disk : offline.disks)
+                disks.push_back(health::to_json(disk));
+        } else {
+            context.exit_code = report_error("daemon", reply.error());
+            return;
+        }
+        if (*json_output) {
+            std::cout << json{{"disks", disks}}.dump(2) << "\n";
+            return;
+        }
+        if (disks.empty())
+            std::cout << "no disks to watch: configure [[pool.disk]] or [health] watch\n";
+        for (const auto& disk : disks)
+            print_disk(disk);
+    });
+}
+
+}  // namespace tiercel::cli
