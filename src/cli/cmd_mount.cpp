@@ -34,6 +34,7 @@ int mount(Config config, const MountArgs& args) {
     options.mountpoint = args.mountpoint;
     options.options = args.options;
     options.stop_daemon_on_unmount = true;
+    options.fs.pool_gate = pools->gate();
     daemon.add_service(std::move(pool_service));
     daemon.add_service(std::make_unique<fs::FsService>(daemon, [pools] { return pools->pool(); }, options));
     return daemon.run();

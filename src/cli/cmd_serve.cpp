@@ -42,6 +42,7 @@ int serve(Config config) {
     if (!mountpoint.empty()) {
         fs::MountOptions options;
         options.mountpoint = mountpoint;
+        options.fs.pool_gate = pools->gate();  // maintenance that changes members waits for FUSE I/O, and vice versa
         daemon.add_service(std::make_unique<fs::FsService>(daemon, [pools] { return pools->pool(); }, options));
     }
     daemon.add_service(std::move(hsm_service));

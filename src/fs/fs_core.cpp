@@ -36,6 +36,7 @@ Filesystem::~Filesystem() {
 }
 
 Status Filesystem::load() {
+    auto shared = options_.pool_gate.share();
     auto& meta = pool_.meta();
     if (auto stored = meta.get(kBlockSizeKey)) {
         TIERCEL_ASSIGN(block_size_, decode_u64_le(*stored, kBlockSizeKey));
@@ -109,6 +110,7 @@ Status Filesystem::load() {
 // namespace commit leaves; nothing references them, so they are removed (and never read: `stored` caps reads).
 Status Filesystem::remove_crash_leftovers() {
     std::vector<std::string> garbage;
+    auto shared = options_.pool_gate.share();
     for (const auto& object : pool_.list(kBlockObjectPrefix)) {
         auto parsed = parse_fs_block_name(object.name);
         if (!parsed)
@@ -209,6 +211,7 @@ FsStats Filesystem::statfs() {
 }
 
 FsStats Filesystem::statfs_unlocked() {
+    auto shared = options_.pool_gate.share();
     pool::PoolSpace space = pool_.space();
     FsStats stats;
     const uint64_t k = static_cast<uint64_t>(pool_.k()), width = k + static_cast<uint64_t>(pool_.m());
@@ -245,7 +248,10 @@ int Filesystem::commit_locked(Lock& lock) {
     batch.put(kNextInoKey, encode_u64_le(next_ino_));
     committing_ = true;
     lock.unlock();
-    auto committed = pool_.meta().commit(batch);
+    auto committed = [&] {
+        auto shared = options_.pool_gate.share();
+        return pool_.meta().commit(batch);
+    }();
     lock.lock();
     committing_ = false;
     if (committed)

@@ -78,10 +78,13 @@ int Filesystem::fetch_block(Lock& lock, uint64_t ino, uint64_t block,
     lock.unlock();
     auto bytes = std::make_shared<std::vector<std::byte>>();
     bytes->reserve(valid);
-    Status got = pool_.get(fs_block_name(ino, block), 0, std::nullopt, [&](std::span<const std::byte> chunk) {
-        bytes->insert(bytes->end(), chunk.begin(), chunk.end());
-        return Status{};
-    });
+    Status got = [&] {
+        auto shared = options_.pool_gate.share();
+        return pool_.get(fs_block_name(ino, block), 0, std::nullopt, [&](std::span<const std::byte> chunk) {
+            bytes->insert(bytes->end(), chunk.begin(), chunk.end());
+            return Status{};
+        });
+    }();
     lock.lock();
     if (got) {
         bytes->resize(valid);  // bytes past `valid` were cut off by a truncate: they read as zeros
@@ -269,12 +272,15 @@ void Filesystem::start_flush(Lock&, uint64_t ino, uint64_t block) {
 void Filesystem::flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data,
                            uint64_t version, uint32_t length) {
     size_t offset = 0;
-    auto put = pool_.put(fs_block_name(ino, block), [&](std::span<std::byte> buffer) -> Result<size_t> {
-        const size_t n = std::min<size_t>(buffer.size(), length - offset);
-        std::memcpy(buffer.data(), data->data() + offset, n);
-        offset += n;
-        return n;
-    });
+    auto put = [&] {
+        auto shared = options_.pool_gate.share();
+        return pool_.put(fs_block_name(ino, block), [&](std::span<std::byte> buffer) -> Result<size_t> {
+            const size_t n = std::min<size_t>(buffer.size(), length - offset);
+            std::memcpy(buffer.data(), data->data() + offset, n);
+            offset += n;
+            return n;
+        });
+    }();
     Lock lock(mu_);
     Node* n = node(ino);
     n->flushing--;
@@ -427,6 +433,7 @@ void Filesystem::maybe_free(Lock&, uint64_t ino) {
         return;
     pending_frees_++;
     boost::asio::post(writeback_, [this, ino, blocks = std::move(blocks)] {
+        auto shared = options_.pool_gate.share();
         for (uint64_t block : blocks)
             if (Status removed = pool_.remove(fs_block_name(ino, block)); !removed && removed.error().code() != Errc::not_found)
                 log::warning("fs", "freeing a block of deleted inode " + std::to_string(ino) + ": " +
@@ -452,10 +459,13 @@ int Filesystem::remove_blocks(Lock& lock, uint64_t ino, uint64_t from_block) {
         return 0;
     lock.unlock();
     int error = 0;
-    for (uint64_t block : blocks)
-        if (Status removed = pool_.remove(fs_block_name(ino, block));
-            !removed && removed.error().code() != Errc::not_found && !error)
-            error = to_errno(removed.error());
+    {
+        auto shared = options_.pool_gate.share();
+        for (uint64_t block : blocks)
+            if (Status removed = pool_.remove(fs_block_name(ino, block));
+                !removed && removed.error().code() != Errc::not_found && !error)
+                error = to_errno(removed.error());
+    }
     lock.lock();
     return error;
 }
@@ -528,7 +538,10 @@ int Filesystem::zero_range(Lock& lock, uint64_t ino, uint64_t offset, uint64_t l
                 cache_drop(ino, block);
                 n->data_epoch++;
                 lock.unlock();
-                Status removed = pool_.remove(fs_block_name(ino, block));
+                Status removed = [&] {
+                    auto shared = options_.pool_gate.share();
+                    return pool_.remove(fs_block_name(ino, block));
+                }();
                 lock.lock();
                 if (!removed && removed.error().code() != Errc::not_found)
                     return to_errno(removed.error());

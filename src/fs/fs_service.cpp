@@ -34,6 +34,7 @@ Status FsService::start() {
     fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
     const fuse_lowlevel_ops& ops = fuse_operations();
     session_ = fuse_session_new(&args, &ops, sizeof ops, this);
+    fuse_opt_free_args(&args);  // fuse_session_new parses (and may grow) the list; the session keeps copies
     if (!session_)
         return make_error(Errc::invalid_input, "cannot start a FUSE session with options '" + opts + "'");
     if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
@@ -106,8 +107,9 @@ void FsService::finish() {
     if (Status flushed = fs_->shutdown(); !flushed)
         log::error("fs", "final flush: " + flushed.error().describe());
     if (session_) {
-        if (mounted_)
-            fuse_session_unmount(session_);
+        // Called even when the kernel already let go of the mount (external umount): libfuse then skips the
+        // unmount itself (the fd reports POLLERR) but still frees the mountpoint it copied.
+        fuse_session_unmount(session_);
         fuse_session_destroy(session_);
         session_ = nullptr;
     }

@@ -2,27 +2,17 @@
 
 #include <cstdio>
 
+#include "tiercel/pool/meta_endian.hpp"
+
 namespace tiercel::fs {
 namespace {
 
 constexpr uint8_t kInodeVersion = 1;
 
-void put_le(std::string& out, uint64_t v, int n) {
-    for (int i = 0; i < n; ++i)
-        out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
+using pool::meta::FieldReader;
+using pool::meta::FieldWriter;
 
-void put_bytes(std::string& out, std::string_view v) {
-    put_le(out, v.size(), 4);
-    out.append(v);
-}
-
-std::string be64(uint64_t v) {
-    std::string out(8, '\0');
-    for (int i = 0; i < 8; ++i)
-        out[7 - i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    return out;
-}
+std::string be64(uint64_t v) { return pool::meta::put_be(v, 8); }
 
 uint64_t get_be64(std::string_view in) {
     uint64_t v = 0;
@@ -30,40 +20,6 @@ uint64_t get_be64(std::string_view in) {
         v = (v << 8) | static_cast<uint8_t>(in[i]);
     return v;
 }
-
-// Reads fields in order; the first short read latches ok_ false so the caller checks once.
-class Reader {
-public:
-    explicit Reader(std::string_view in) : in_(in) {}
-    uint64_t le(int n) {
-        if (!ok_ || in_.size() - pos_ < static_cast<size_t>(n)) {
-            ok_ = false;
-            return 0;
-        }
-        uint64_t v = 0;
-        for (int i = 0; i < n; ++i)
-            v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-        pos_ += n;
-        return v;
-    }
-    std::string bytes() {
-        uint64_t n = le(4);
-        if (!ok_ || n > in_.size() - pos_) {
-            ok_ = false;
-            return {};
-        }
-        std::string out(in_.substr(pos_, n));
-        pos_ += n;
-        return out;
-    }
-    bool ok() const { return ok_; }
-    bool finished() const { return ok_ && pos_ == in_.size(); }
-
-private:
-    std::string_view in_;
-    size_t pos_ = 0;
-    bool ok_ = true;
-};
 
 Error corrupt(std::string_view key, std::string_view what) {
     return make_error(Errc::corruption, "filesystem record '" + std::string(key) + "': " + std::string(what));
@@ -86,53 +42,53 @@ std::optional<std::pair<uint64_t, std::string>> parse_dentry_key(std::string_vie
 }
 
 std::string encode_inode(const InodeRecord& r) {
-    std::string out;
-    out.push_back(static_cast<char>(kInodeVersion));
-    put_le(out, r.ino, 8);
-    put_le(out, r.generation, 8);
-    put_le(out, r.mode, 4);
-    put_le(out, r.uid, 4);
-    put_le(out, r.gid, 4);
-    put_le(out, r.nlink, 4);
-    put_le(out, r.rdev, 8);
-    put_le(out, r.size, 8);
-    put_le(out, static_cast<uint64_t>(r.atime_ns), 8);
-    put_le(out, static_cast<uint64_t>(r.mtime_ns), 8);
-    put_le(out, static_cast<uint64_t>(r.ctime_ns), 8);
-    put_bytes(out, r.symlink);
-    put_le(out, r.xattrs.size(), 4);
+    FieldWriter out;
+    out.u8(kInodeVersion);
+    out.u64(r.ino);
+    out.u64(r.generation);
+    out.u32(r.mode);
+    out.u32(r.uid);
+    out.u32(r.gid);
+    out.u32(r.nlink);
+    out.u64(r.rdev);
+    out.u64(r.size);
+    out.u64(static_cast<uint64_t>(r.atime_ns));
+    out.u64(static_cast<uint64_t>(r.mtime_ns));
+    out.u64(static_cast<uint64_t>(r.ctime_ns));
+    out.bytes(r.symlink);
+    out.u32(static_cast<uint32_t>(r.xattrs.size()));
     for (const auto& [name, value] : r.xattrs) {
-        put_bytes(out, name);
-        put_bytes(out, value);
+        out.bytes(name);
+        out.bytes(value);
     }
-    return out;
+    return out.take();
 }
 
 Result<InodeRecord> decode_inode(std::string_view value, std::string_view key) {
-    Reader in(value);
-    if (uint64_t version = in.le(1); in.ok() && version != kInodeVersion)
+    FieldReader in(value);
+    if (uint64_t version = in.u8(); in.ok() && version != kInodeVersion)
         return corrupt(key, "unknown inode record version " + std::to_string(version));
     InodeRecord r;
-    r.ino = in.le(8);
-    r.generation = in.le(8);
-    r.mode = static_cast<uint32_t>(in.le(4));
-    r.uid = static_cast<uint32_t>(in.le(4));
-    r.gid = static_cast<uint32_t>(in.le(4));
-    r.nlink = static_cast<uint32_t>(in.le(4));
-    r.rdev = in.le(8);
-    r.size = in.le(8);
-    r.atime_ns = static_cast<int64_t>(in.le(8));
-    r.mtime_ns = static_cast<int64_t>(in.le(8));
-    r.ctime_ns = static_cast<int64_t>(in.le(8));
+    r.ino = in.u64();
+    r.generation = in.u64();
+    r.mode = in.u32();
+    r.uid = in.u32();
+    r.gid = in.u32();
+    r.nlink = in.u32();
+    r.rdev = in.u64();
+    r.size = in.u64();
+    r.atime_ns = static_cast<int64_t>(in.u64());
+    r.mtime_ns = static_cast<int64_t>(in.u64());
+    r.ctime_ns = static_cast<int64_t>(in.u64());
     r.symlink = in.bytes();
-    uint64_t count = in.le(4);
+    uint64_t count = in.u32();
     if (in.ok() && count > value.size() / 8)
         return corrupt(key, "xattr count " + std::to_string(count) + " exceeds the record");
     for (uint64_t i = 0; i < count && in.ok(); ++i) {
         std::string name = in.bytes();
         r.xattrs[name] = in.bytes();
     }
-    if (!in.finished())
+    if (!in.finished_cleanly())
         return corrupt(key, "truncated or over-long inode record");
     if (r.ino != ino_from_inode_key(key))
         return corrupt(key, "inode number " + std::to_string(r.ino) + " does not match its key");
@@ -140,15 +96,15 @@ Result<InodeRecord> decode_inode(std::string_view value, std::string_view key) {
 }
 
 std::string encode_u64_le(uint64_t value) {
-    std::string out;
-    put_le(out, value, 8);
-    return out;
+    FieldWriter out;
+    out.u64(value);
+    return out.take();
 }
 
 Result<uint64_t> decode_u64_le(std::string_view value, std::string_view key) {
-    Reader in(value);
-    uint64_t v = in.le(8);
-    if (!in.finished())
+    FieldReader in(value);
+    uint64_t v = in.u64();
+    if (!in.finished_cleanly())
         return corrupt(key, "expected 8 bytes, found " + std::to_string(value.size()));
     return v;
 }

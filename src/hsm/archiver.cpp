@@ -61,13 +61,14 @@ Target* Targets::find(const std::string& name) const {
     return nullptr;
 }
 
-Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool, const std::string& scratch_dir) {
+Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool, const std::string& scratch_dir,
+                             pool::PoolGate gate) {
     Targets targets;
     for (const auto& target : config.targets) {
         if (target.type == "dir")
             targets.all.push_back(make_dir_target(target.name, target.path));
         else if (pool)
-            targets.all.push_back(make_pool_target(target.name, *pool, scratch_dir));
+            targets.all.push_back(make_pool_target(target.name, *pool, scratch_dir, gate));
         else
             return make_error(Errc::unavailable, "hsm target " + target.name +
                                                      ": type pool needs the pool ([pool] in the config, opened)");

@@ -40,7 +40,8 @@ Status HsmService::start() {
     TIERCEL_ASSIGN(auto job_catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
     job_catalog_.emplace(std::move(job_catalog));
     pool::Pool* pool = pool_service_ ? pool_service_->pool() : nullptr;
-    TIERCEL_ASSIGN(targets_, make_targets(config, pool, daemon_.config().state_dir + "/hsm"));
+    pool::PoolGate gate = pool_service_ ? pool_service_->gate() : pool::PoolGate();
+    TIERCEL_ASSIGN(targets_, make_targets(config, pool, daemon_.config().state_dir + "/hsm", gate));
     InterceptorOptions options;
     options.recall_timeout = config.recall_timeout;
     options.processes = config.processes;
@@ -68,8 +69,12 @@ Status HsmService::restore_marks() {
         else
             ++marked;
     }
-    log::notice(component, "interceptor ready (FAN_PRE_ACCESS): " + std::to_string(marked) + " of " +
-                               std::to_string(stubs.size()) + " stubs marked from the catalog");
+    if (!interceptor_->range_first())
+        log::warning(component, "this kernel has no FAN_PRE_ACCESS (Linux 6.14+): falling back to FAN_OPEN_PERM, "
+                                "so a stub is recalled whole before its open returns");
+    log::notice(component, std::string("interceptor ready (") + interceptor_->mark_name() + "): " +
+                               std::to_string(marked) + " of " + std::to_string(stubs.size()) +
+                               " stubs marked from the catalog");
     return {};
 }
 
@@ -114,7 +119,8 @@ Result<nlohmann::json> HsmService::status_json() {
                                 {"denied", s.denied},       {"timed_out", s.timed_out},
                                 {"bypassed", s.bypassed},   {"recalls_completed", s.recalls_completed},
                                 {"recalls_failed", s.recalls_failed}, {"bytes_recalled", s.bytes_filled},
-                                {"marks_added", s.marks}};
+                                {"marks_added", s.marks},   {"truncates", s.truncates},
+                                {"mode", interceptor_->mark_name()}};
         return nlohmann::json{{"watched", watched}, {"counts", by_state}, {"recent_events", recent},
                               {"recent_recalls", recalls}, {"interceptor", stats}};
     });

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <condition_variable>
 #include <set>
@@ -78,7 +79,11 @@ struct Interceptor::PendingEvent {
     pid_t tid = 0;
     uint64_t offset = 0, count = 0;
     bool has_range = false;
+    // recall_timeout counts from the last progress of this file's recall, not from the event: a reader of a big
+    // stub queued behind a fill that is moving waits; one whose recall is stuck gets EIO. Guarded by mutex_.
     std::chrono::steady_clock::time_point deadline;
+    std::weak_ptr<FileRecall> recall;
+    uint64_t filled_seen = 0;
     std::atomic<bool> answered{false};
     ~PendingEvent() {
         if (fd >= 0)
@@ -104,8 +109,12 @@ struct Interceptor::FileRecall {
     std::unique_ptr<ByteSource> source;
     SeekTable table;
     std::vector<bool> present;
+    // Bytes at or past `limit` are no longer the archived version's: a truncate to `limit` was allowed (the file's
+    // new tail, if it grows again, is the writer's). Frames starting there are never filled. Guarded by `mutex`.
+    uint64_t limit = UINT64_MAX;
+    int64_t limit_ctime_ns = 0;  // the file's ctime when the truncate was allowed: a later one means it happened
     Snapshot times;  // as the stub was when the recall began
-    uint64_t filled = 0;
+    std::atomic<uint64_t> filled{0};  // read by the timeout sweep without `mutex`
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     ~FileRecall() {
         if (fd >= 0)
@@ -151,7 +160,7 @@ struct Interceptor::FileRecall {
 
     // Puts frame i into the file, trying the remaining copies when one fails. Caller holds `mutex`.
     Status fill(size_t i, Targets& targets) {
-        if (present[i])
+        if (present[i] || table.frames[i].raw_offset >= limit)
             return {};
         while (true) {
             auto raw = read_frame(*source, table.frames[i]);
@@ -170,29 +179,47 @@ struct Interceptor::FileRecall {
     }
 
     bool complete() const {
-        for (bool p : present)
-            if (!p)
+        for (size_t i = 0; i < present.size(); ++i)
+            if (!present[i] && table.frames[i].raw_offset < limit)
                 return false;
         return true;
     }
 };
 
 Result<int> create_pre_content_group() {
-    int group_fd = ::fanotify_init(FAN_CLOEXEC | FAN_NONBLOCK | fan::class_pre_content | FAN_REPORT_TID |
-                                       FAN_UNLIMITED_QUEUE | FAN_UNLIMITED_MARKS,
-                                   O_RDWR | O_LARGEFILE | O_CLOEXEC);
+    constexpr unsigned flags = FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID | FAN_UNLIMITED_QUEUE | FAN_UNLIMITED_MARKS;
+    constexpr unsigned event_flags = O_RDWR | O_LARGEFILE | O_CLOEXEC;
+    const bool forced = std::getenv("TIERCEL_HSM_FORCE_OPEN_PERM") != nullptr;
+    if (!forced) {
+        int group_fd = ::fanotify_init(flags | fan::class_pre_content, event_flags);
+        if (group_fd >= 0)
+            return group_fd;
+        if (errno != EINVAL)
+            return Error::from_errno(errno, "fanotify_init (needs CAP_SYS_ADMIN)");
+    }
+    // Kernels before 6.14 (or the test hook): a content-class group, whose FAN_OPEN_PERM marks recall at open.
+    int group_fd = ::fanotify_init(flags | FAN_CLASS_CONTENT, event_flags);
     if (group_fd >= 0)
         return group_fd;
-    int err = errno;
-    if (err == EINVAL)
-        return make_error(Errc::unavailable, "fanotify_init: this kernel has no pre-content events "
-                                             "(FAN_CLASS_PRE_CONTENT / FAN_PRE_ACCESS need Linux 6.14+)");
-    return Error::from_errno(err, "fanotify_init (needs CAP_SYS_ADMIN)");
+    return Error::from_errno(errno, "fanotify_init (FAN_CLASS_CONTENT; needs CAP_SYS_ADMIN)");
+}
+
+bool group_has_pre_content(int group_fd) {
+    // /proc/self/fdinfo/N of a fanotify fd: "fanotify flags:<hex init flags> event-flags:<hex>".
+    std::ifstream in("/proc/self/fdinfo/" + std::to_string(group_fd));
+    std::string line;
+    while (std::getline(in, line)) {
+        auto at = line.find("fanotify flags:");
+        if (at != std::string::npos)
+            return (std::stoul(line.substr(at + 15), nullptr, 16) & fan::class_pre_content) != 0;
+    }
+    return false;
 }
 
 Interceptor::Interceptor(boost::asio::io_context& loop, SharedCatalog& catalog, Targets& targets,
                          InterceptorOptions options, int group_fd)
     : loop_(loop), catalog_(catalog), targets_(targets), options_(std::move(options)), group_fd_(group_fd),
+      mark_mask_(group_has_pre_content(group_fd) ? fan::pre_access : FAN_OPEN_PERM),
       descriptor_(loop, ::dup(group_fd)), sweep_timer_(loop), event_pool_(options_.event_threads),
       fill_pool_(options_.fill_threads) {}
 
@@ -207,16 +234,16 @@ Interceptor::~Interceptor() {
 }
 
 Status Interceptor::mark_fd(int fd) {
-    if (::fanotify_mark(group_fd_, FAN_MARK_ADD, fan::pre_access, fd, nullptr) != 0)
-        return Error::from_errno(errno, "fanotify_mark (FAN_PRE_ACCESS; the filesystem must support pre-content "
-                                        "events: ext4, XFS, btrfs)");
+    if (::fanotify_mark(group_fd_, FAN_MARK_ADD, mark_mask_, fd, nullptr) != 0)
+        return Error::from_errno(errno, std::string("fanotify_mark (") + mark_name() +
+                                            "; the filesystem must support it: ext4, XFS, btrfs)");
     std::lock_guard lock(mutex_);
     ++stats_.marks;
     return {};
 }
 
 Status Interceptor::mark_path(const std::string& path) {
-    if (::fanotify_mark(group_fd_, FAN_MARK_ADD, fan::pre_access, AT_FDCWD, path.c_str()) != 0)
+    if (::fanotify_mark(group_fd_, FAN_MARK_ADD, mark_mask_, AT_FDCWD, path.c_str()) != 0)
         return Error::from_errno(errno, "fanotify_mark " + path);
     std::lock_guard lock(mutex_);
     ++stats_.marks;
@@ -313,6 +340,10 @@ void Interceptor::dispatch(const char* buffer, size_t length) {
 bool Interceptor::answer(PendingEvent& event, uint32_t response) {
     if (event.answered.exchange(true))
         return false;
+    // The kernel carries an errno in FAN_DENY only for pre-content groups; the FAN_OPEN_PERM fallback's readers get
+    // EPERM (plain FAN_DENY) instead of EIO or EAGAIN.
+    if (!range_first() && (response & fan::deny))
+        response = fan::deny;
     fanotify_response reply{event.fd, response};
     if (::write(event.group_fd, &reply, sizeof reply) != sizeof reply)
         log::error(component, "answering a fanotify event failed: " + std::string(strerror(errno)));
@@ -338,6 +369,11 @@ void Interceptor::sweep() {
                 if (!event || event->answered)
                     return true;
                 if (event->deadline <= now) {
+                    if (auto recall = event->recall.lock(); recall && recall->filled != event->filled_seen) {
+                        event->filled_seen = recall->filled;  // still moving: give it another recall_timeout
+                        event->deadline = now + options_.recall_timeout;
+                        return false;
+                    }
                     late.push_back(event);
                     return true;
                 }
@@ -373,7 +409,7 @@ Result<std::shared_ptr<Interceptor::FileRecall>> Interceptor::recall_for(int eve
     TIERCEL_ASSIGN(auto state, read_state(event_fd));
     if (!state || (state->state != "stub" && state->state != "partial")) {
         recall->resident = true;  // not (or no longer) a stub: nothing to recall
-        (void)::fanotify_mark(group_fd_, FAN_MARK_REMOVE, fan::pre_access, event_fd, nullptr);
+        (void)::fanotify_mark(group_fd_, FAN_MARK_REMOVE, mark_mask_, event_fd, nullptr);
         forget(*recall);
         return recall;
     }
@@ -429,6 +465,11 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
         return;
     }
     auto& file = **recall;
+    {
+        std::lock_guard lock(mutex_);
+        event->recall = *recall;
+        event->filled_seen = file.filled;
+    }
     if (file.resident) {
         answer(*event, fan::allow);
         return;
@@ -449,9 +490,23 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
             std::this_thread::sleep_for(options_.test_delay);
         uint64_t count = event->has_range ? event->count : file.version.size;
         uint64_t offset = event->has_range ? event->offset : 0;
+        // A range of length 0 is a truncate to `offset` (truncate(2), ftruncate(2), open with O_TRUNC): only what
+        // stays below the new size is needed, so an O_TRUNC open recalls nothing.
+        const bool truncating = event->has_range && event->count == 0;
+        if (truncating) {
+            count = offset;
+            offset = 0;
+        }
         auto [first, last] = file.table.covering(offset, count);
         for (size_t i = first; i < last && filled; ++i)
             filled = file.fill(i, targets_);
+        if (truncating && filled) {
+            file.limit = std::min(file.limit, event->offset);
+            if (auto now = snapshot(file.fd))
+                file.limit_ctime_ns = now->ctime_ns;
+            std::lock_guard stats_lock(mutex_);
+            ++stats_.truncates;
+        }
         start_background = filled && !file.background_started;
         if (start_background)
             file.background_started = true;
@@ -495,9 +550,24 @@ void Interceptor::finish(FileRecall& recall) {
     };
     if (::fdatasync(recall.fd) != 0)
         return fail(Error::from_errno(errno, "fdatasync"));
+    // The truncating task proceeds only after our ALLOW: give it a moment to land before judging the file. It has
+    // landed when the size is down to the limit, or when the ctime moved (it may have grown again since).
+    auto truncated = [&](const Snapshot& s) { return s.size <= recall.limit || s.ctime_ns != recall.limit_ctime_ns; };
     auto now = snapshot(recall.fd);
+    for (int i = 0; i < 200 && now && recall.limit != UINT64_MAX && !truncated(*now); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        now = snapshot(recall.fd);
+    }
     if (!now)
         return fail(now.error());
+    if (recall.limit != UINT64_MAX && !truncated(*now)) {
+        // The truncate we allowed did not happen (it failed after the hook): the tail is still the archived
+        // version's and must be recalled, not left as holes. The next access fills it.
+        log::warning(component, recall.path + ": an allowed truncate did not take place; its tail recalls on access");
+        recall.limit = UINT64_MAX;
+        recall.background_started = false;
+        return;
+    }
     auto hash = hash_fd(recall.fd, now->size);
     if (!hash)
         return fail(hash.error());
@@ -508,11 +578,11 @@ void Interceptor::finish(FileRecall& recall) {
     if (auto written = write_state(recall.fd, {state, recall.state.file_id, recall.state.version}); !written)
         return fail(written.error());
     // Resident now: the mark goes, so further reads cost nothing.
-    (void)::fanotify_mark(group_fd_, FAN_MARK_REMOVE, fan::pre_access, recall.fd, nullptr);
+    (void)::fanotify_mark(group_fd_, FAN_MARK_REMOVE, mark_mask_, recall.fd, nullptr);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - recall.started).count();
     (void)catalog_.with([&](Catalog& catalog) {
         (void)catalog.set_state(recall.state.file_id, state);
-        return catalog.add_event("recall", recall.path, state + ", " + std::to_string(recall.filled) + " bytes");
+        return catalog.add_event("recall", recall.path, state + ", " + std::to_string(recall.filled.load()) + " bytes");
     });
     record({now_ns(), recall.path, recall.filled, seconds, state});
     {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "tiercel/pool/meta_endian.hpp"
+
 namespace tiercel::pool {
 namespace {
 
@@ -10,78 +12,18 @@ constexpr uint8_t kObjectVersion = 1;
 constexpr uint8_t kStripeVersion = 1;
 constexpr uint8_t kDiskVersion = 1;
 
-class Writer {
-public:
-    void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
-    void u32(uint32_t v) { fixed(v, 4); }
-    void u64(uint64_t v) { fixed(v, 8); }
-    void bytes(std::string_view v) {
-        u32(static_cast<uint32_t>(v.size()));
-        out_.append(v);
-    }
-    std::string take() { return std::move(out_); }
-
-private:
-    void fixed(uint64_t v, int n) {
-        for (int i = 0; i < n; ++i)
-            out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    }
-    std::string out_;
-};
-
-// Reads fields in order; the first short read latches `ok_` false so callers check once at the end.
-class Reader {
-public:
-    explicit Reader(std::string_view in) : in_(in) {}
-    uint8_t u8() { return static_cast<uint8_t>(fixed(1)); }
-    uint32_t u32() { return static_cast<uint32_t>(fixed(4)); }
-    uint64_t u64() { return fixed(8); }
-    std::string bytes() {
-        uint32_t n = u32();
-        if (!ok_ || n > in_.size() - pos_) {
-            ok_ = false;
-            return {};
-        }
-        std::string out(in_.substr(pos_, n));
-        pos_ += n;
-        return out;
-    }
-    bool finished_cleanly() const { return ok_ && pos_ == in_.size(); }
-    bool ok() const { return ok_; }
-
-private:
-    uint64_t fixed(int n) {
-        if (!ok_ || in_.size() - pos_ < static_cast<size_t>(n)) {
-            ok_ = false;
-            return 0;
-        }
-        uint64_t v = 0;
-        for (int i = 0; i < n; ++i)
-            v |= static_cast<uint64_t>(static_cast<uint8_t>(in_[pos_ + i])) << (8 * i);
-        pos_ += n;
-        return v;
-    }
-    std::string_view in_;
-    size_t pos_ = 0;
-    bool ok_ = true;
-};
+using meta::FieldReader;
+using meta::FieldWriter;
 
 Error corrupt(std::string_view key, std::string_view what) {
     return make_error(Errc::corruption, "metadata record '" + std::string(key) + "': " + std::string(what));
 }
 
-std::string be_bytes(uint64_t v, int n) {
-    std::string out(n, '\0');
-    for (int i = 0; i < n; ++i)
-        out[n - 1 - i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    return out;
-}
-
 }  // namespace
 
 std::string object_key(std::string_view name) { return std::string(kObjectPrefix) + std::string(name); }
-std::string stripe_key(uint64_t stripe_id) { return std::string(kStripePrefix) + be_bytes(stripe_id, 8); }
-std::string disk_key(uint32_t disk_id) { return std::string(kDiskPrefix) + be_bytes(disk_id, 4); }
+std::string stripe_key(uint64_t stripe_id) { return std::string(kStripePrefix) + meta::put_be(stripe_id, 8); }
+std::string disk_key(uint32_t disk_id) { return std::string(kDiskPrefix) + meta::put_be(disk_id, 4); }
 
 uint64_t stripe_id_from_key(std::string_view key) {
     uint64_t id = 0;
@@ -100,7 +42,7 @@ std::string_view disk_state_name(DiskState state) {
 }
 
 std::string encode_object(const ObjectRecord& record) {
-    Writer w;
+    FieldWriter w;
     w.u8(kObjectVersion);
     w.u8(record.is_inline ? 1 : 2);
     w.u64(record.size);
@@ -119,7 +61,7 @@ std::string encode_object(const ObjectRecord& record) {
 }
 
 Result<ObjectRecord> decode_object(std::string_view value, std::string_view key) {
-    Reader r(value);
+    FieldReader r(value);
     ObjectRecord record;
     if (uint8_t version = r.u8(); r.ok() && version != kObjectVersion)
         return corrupt(key, "unknown object record version " + std::to_string(version));
@@ -152,7 +94,7 @@ Result<ObjectRecord> decode_object(std::string_view value, std::string_view key)
 }
 
 std::string encode_stripe(const StripeRecord& record) {
-    Writer w;
+    FieldWriter w;
     w.u8(kStripeVersion);
     w.u64(record.generation);
     w.u32(record.logical_length);
@@ -164,7 +106,7 @@ std::string encode_stripe(const StripeRecord& record) {
 }
 
 Result<StripeRecord> decode_stripe(std::string_view value, std::string_view key) {
-    Reader r(value);
+    FieldReader r(value);
     StripeRecord record;
     if (uint8_t version = r.u8(); r.ok() && version != kStripeVersion)
         return corrupt(key, "unknown stripe record version " + std::to_string(version));
@@ -182,7 +124,7 @@ Result<StripeRecord> decode_stripe(std::string_view value, std::string_view key)
 }
 
 std::string encode_disk(const DiskRecord& record) {
-    Writer w;
+    FieldWriter w;
     w.u8(kDiskVersion);
     w.u32(record.disk_id);
     w.bytes(record.uuid);
@@ -195,7 +137,7 @@ std::string encode_disk(const DiskRecord& record) {
 }
 
 Result<DiskRecord> decode_disk(std::string_view value, std::string_view key) {
-    Reader r(value);
+    FieldReader r(value);
     DiskRecord record;
     if (uint8_t version = r.u8(); r.ok() && version != kDiskVersion)
         return corrupt(key, "unknown disk record version " + std::to_string(version));

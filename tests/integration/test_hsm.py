@@ -6,6 +6,7 @@ makes version 2; with the target gone a read fails with EIO (not zeros) within t
 recall again. Needs root and Linux 6.14+."""
 import concurrent.futures
 import errno
+import json
 import mmap
 import os
 import shutil
@@ -13,8 +14,8 @@ import subprocess
 import threading
 import time
 
-from hsm_testlib import (ext4_mount, hsm_sections, kill_guardian, resident_bytes, sha256_file, sha256_of_pattern, state_xattr,
-                         write_pattern)
+from hsm_testlib import (ext4_mount, hsm_sections, kill_guardian, pattern_bytes, resident_bytes, sha256_file,
+                         sha256_of_pattern, state_xattr, write_pattern)
 from tiercel_testlib import Daemon, check, finish, run_cli
 
 MiB = 1 << 20
@@ -152,6 +153,51 @@ def test_dirty_and_new_version(daemon, mnt):
         check(f.read()[-4:] == b"more", "the modified content reads back")
 
 
+def interceptor_stats(daemon):
+    status, _, body = daemon.request("GET", "/api/v1/hsm")
+    check(status == 200, f"GET /api/v1/hsm: {status}")
+    return json.loads(body)["interceptor"]
+
+
+def wait_for_state(path, prefix, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not state_xattr(path).startswith(prefix):
+        time.sleep(0.05)
+    return state_xattr(path)
+
+
+def test_truncate_stub(daemon, mnt):
+    """An O_TRUNC open of a stub recalls nothing; a truncate into the middle keeps exactly the bytes below the new
+    size, and the old tail never comes back, even when the file grows again."""
+    path = os.path.join(mnt, "trunc0.bin")
+    write_pattern(path, 16 * MiB, seed=21)
+    archive(daemon, path)
+    before = interceptor_stats(daemon)
+    with open(path, "wb") as f:
+        f.write(b"brand new")
+    with open(path, "rb") as f:
+        check(f.read() == b"brand new", "O_TRUNC + write of a stub: the new content only")
+    check(wait_for_state(path, "state=dirty").startswith("state=dirty"), f"dirty after O_TRUNC: {state_xattr(path)}")
+    after = interceptor_stats(daemon)
+    check(after["truncates"] > before["truncates"], f"the open's truncate was seen: {after}")
+    check(after["bytes_recalled"] == before["bytes_recalled"], f"an O_TRUNC open recalls nothing: {before} {after}")
+
+    path = os.path.join(mnt, "trunc1.bin")
+    write_pattern(path, 16 * MiB, seed=22)
+    archive(daemon, path)
+    cut = 5 * MiB + 123
+    os.truncate(path, cut)
+    with open(path, "rb") as f:
+        data = f.read()
+    check(len(data) == cut and data == pattern_bytes(cut, seed=22), "truncate into a stub keeps the bytes below")
+    os.truncate(path, 16 * MiB)
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:cut] == pattern_bytes(cut, seed=22) and data[cut:] == bytes(16 * MiB - cut),
+          "grown again, the tail is the writer's zeros, never the archived bytes")
+    check(wait_for_state(path, "state=dirty").startswith("state=dirty"), f"dirty after truncate: {state_xattr(path)}")
+
+
 def test_target_gone_gives_eio(daemon, mnt):
     path = os.path.join(mnt, "lost.bin")
     write_pattern(path, 4 * MiB, seed=7)
@@ -256,6 +302,7 @@ action = "deny"
                 test_mmap_and_concurrent_readers(daemon, mnt)
                 test_changed_during_archive(daemon, mnt)
                 test_dirty_and_new_version(daemon, mnt)
+                test_truncate_stub(daemon, mnt)
                 test_target_gone_gives_eio(daemon, mnt)
                 test_restart_recalls_again(daemon, mnt)
                 test_cli_views_pin_recall_restore(daemon, mnt)

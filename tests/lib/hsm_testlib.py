@@ -61,6 +61,17 @@ def write_pattern(path, size, seed=1):
     return sha256_of_pattern(size, seed)
 
 
+def pattern_bytes(size, seed=1):
+    """The bytes write_pattern(path, size, seed) writes, in memory (for small sizes)."""
+    block = hashlib.sha256(str(seed).encode()).digest() * 2048
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += (counter.to_bytes(8, "little") + block)[: min(len(block) + 8, size - len(out))]
+        counter += 1
+    return bytes(out)
+
+
 def sha256_of_pattern(size, seed=1):
     block = hashlib.sha256(str(seed).encode()).digest() * 2048
     digest = hashlib.sha256()

@@ -36,6 +36,7 @@
 
 #include "tiercel/fs/inode.hpp"
 #include "tiercel/pool/pool.hpp"
+#include "tiercel/pool/pool_gate.hpp"
 
 namespace tiercel::fs {
 
@@ -45,6 +46,7 @@ struct FsOptions {
     uint64_t dirty_limit = 256ull << 20;   // buffered bytes before writers wait
     uint64_t cache_bytes = 256ull << 20;   // clean blocks kept for reads
     unsigned writeback_threads = 16;  // block puts and prefetches in flight
+    pool::PoolGate pool_gate;         // held shared around every pool call (the daemon's PoolService gate)
 };
 
 struct Caller {

@@ -28,7 +28,8 @@ struct Targets {
 
 // The targets of [[hsm.target]]. `pool` targets need the open pool (`pool`; null: they are an error naming why) and
 // spool their payloads in `scratch_dir`.
-Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool = nullptr, const std::string& scratch_dir = "");
+Result<Targets> make_targets(const HsmConfig& config, pool::Pool* pool = nullptr, const std::string& scratch_dir = "",
+                             pool::PoolGate gate = {});
 bool has_pool_target(const HsmConfig& config);
 
 struct PremigrateResult {

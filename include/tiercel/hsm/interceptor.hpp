@@ -1,6 +1,10 @@
 // Contract: the fanotify interceptor that makes stubs read like the files they were.
 //  - One FAN_CLASS_PRE_CONTENT group (FAN_REPORT_TID). Marks are FAN_PRE_ACCESS inode marks on stubs and partly
 //    recalled files only, so resident files cost nothing; a file's mark is removed once it is fully resident.
+//    Fallback (kernel without pre-content events): a FAN_CLASS_CONTENT group and FAN_OPEN_PERM marks; the event has
+//    no range, so the whole file is recalled before the open returns.
+//  - A FAN_PRE_ACCESS event with a zero-length range is a truncate to its offset: only the frames below the new size
+//    are filled (an O_TRUNC open recalls nothing), and frames past it are never filled afterwards.
 //  - The group fd is read on the core loop (an Asio descriptor); each event goes to an event thread, which fills the
 //    range the reader waits for (the frames covering it) through the event's fd (it generates no events), and only
 //    then answers FAN_ALLOW. The rest of the file is filled by a background thread. Readers of one file share one
@@ -34,6 +38,7 @@
 #include "tiercel/core/config.hpp"
 #include "tiercel/hsm/archiver.hpp"
 #include "tiercel/hsm/catalog.hpp"
+#include "tiercel/hsm/fanotify_abi.hpp"
 
 namespace tiercel::hsm {
 
@@ -62,8 +67,12 @@ struct InterceptorOptions {
     std::chrono::milliseconds test_delay{0};
 };
 
-// A new FAN_CLASS_PRE_CONTENT group (FAN_REPORT_TID, non-blocking, event fds read-write), or why not.
+// A new FAN_CLASS_PRE_CONTENT group (FAN_REPORT_TID, non-blocking, event fds read-write), or why not. On a kernel
+// without pre-content events (EINVAL), or with $TIERCEL_HSM_FORCE_OPEN_PERM set (tests), a FAN_CLASS_CONTENT group
+// instead: the interceptor then marks stubs FAN_OPEN_PERM and recalls a whole file at open.
 Result<int> create_pre_content_group();
+// Whether a group (created here or adopted from the guardian) has the pre-content class (from /proc fdinfo).
+bool group_has_pre_content(int group_fd);
 
 struct RecallRecord {
     int64_t at_ns = 0;
@@ -76,6 +85,7 @@ struct RecallRecord {
 struct InterceptorStats {
     uint64_t events = 0, allowed = 0, denied = 0, timed_out = 0, bypassed = 0;
     uint64_t recalls_completed = 0, recalls_failed = 0, bytes_filled = 0, marks = 0;
+    uint64_t truncates = 0;  // truncate events answered with only what stays below the new size recalled
 };
 
 class BypassScope {
@@ -104,6 +114,9 @@ public:
     void stop();
 
     int group_fd() const { return group_fd_; }
+    // FAN_PRE_ACCESS (range-first recall), or the FAN_OPEN_PERM fallback (whole file at open).
+    bool range_first() const { return mark_mask_ == fan::pre_access; }
+    const char* mark_name() const { return range_first() ? "FAN_PRE_ACCESS" : "FAN_OPEN_PERM"; }
     InterceptorStats stats() const;
     std::vector<RecallRecord> recent() const;
 
@@ -127,6 +140,7 @@ private:
     Targets& targets_;
     InterceptorOptions options_;
     int group_fd_;
+    uint64_t mark_mask_;  // what marks ask for: fan::pre_access, or FAN_OPEN_PERM on a content-class group
     boost::asio::posix::stream_descriptor descriptor_;
     boost::asio::steady_timer sweep_timer_;
     boost::asio::thread_pool event_pool_;

@@ -14,6 +14,7 @@
 #include "tiercel/core/config.hpp"
 #include "tiercel/core/error.hpp"
 #include "tiercel/hsm/payload.hpp"
+#include "tiercel/pool/pool_gate.hpp"
 
 namespace tiercel::pool {
 class Pool;
@@ -41,7 +42,9 @@ public:
 std::unique_ptr<Target> make_dir_target(const std::string& name, const std::string& path);
 
 // Tiercel's own erasure-coded pool (hsm -> pool). Payloads are spooled to an O_TMPFILE in `scratch_dir`, then put.
-std::unique_ptr<Target> make_pool_target(const std::string& name, pool::Pool& pool, const std::string& scratch_dir);
+// In the daemon, `gate` is the PoolService's, held shared around each pool call.
+std::unique_ptr<Target> make_pool_target(const std::string& name, pool::Pool& pool, const std::string& scratch_dir,
+                                         pool::PoolGate gate = {});
 
 // The payload key of one archived version: "tiercel-hsm/<id % 256 as 2 hex>/<file id>-v<version>.zst".
 std::string payload_key(int64_t file_id, int64_t version);

@@ -13,6 +13,7 @@
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/service.hpp"
 #include "tiercel/pool/maintenance_jobs.hpp"
+#include "tiercel/pool/pool_gate.hpp"
 #include "tiercel/pool/pool_from_config.hpp"
 
 namespace tiercel::pool {
@@ -38,6 +39,8 @@ public:
     // Never blocks: Errc::busy naming the job that holds the pool exclusively.
     Result<PoolAccess> try_access();
     MaintenanceJobs* jobs() { return jobs_.get(); }
+    // For long-lived users that keep a Pool& and call it from their own threads (FUSE, HSM pool targets).
+    PoolGate gate() { return PoolGate(gate_); }
 
     // Unsynchronised: for code that already holds access.
     Pool* pool() { return handle_ ? &handle_->pool() : nullptr; }

@@ -18,6 +18,8 @@ std::string uncommented_example() {
     while (std::getline(in, line)) {
         if (line == "# [hsm]")
             inside = true;
+        else if (inside && line.rfind("#", 0) != 0)
+            break;  // the commented example ends at the first line that is not a comment
         if (inside && line.rfind("# ", 0) == 0)
             out += line.substr(2) + "\n";
         else if (inside && line == "#")
