@@ -13,9 +13,10 @@
 //    failure domains for reprotect; no stubbing while pool stripes are degraded or lost), capacity (the
 //    others must take the data and keep `reserve` free), duplicate (an open plan for the same action and target),
 //    cooldown, one_at_a_time (one disruptive action at a time), throttle (foreground latency above the limit;
-//    scrub and rebalance wait, heal and drain go ahead but are throttled inside the maintenance operation).
+//    scrub and rebalance wait, heal, reprotect and drain go ahead but are throttled inside the maintenance
+//    operation). hsm_stub does no pool I/O: one_at_a_time and throttle do not hold it.
 //  - check_execution() re-checks an approved plan just before it runs. Transient guards (cooldown, one_at_a_time,
-//    throttle) make it wait; redundancy and capacity fail it.
+//    throttle, and redundancy for hsm_stub: it waits for a heal) make it wait; redundancy and capacity fail it.
 #pragma once
 
 #include <map>
