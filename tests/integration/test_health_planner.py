@@ -19,8 +19,8 @@ import random
 import sqlite3
 import stat
 import tempfile
-import time
 
+from planner_testlib import get_json, wait_for
 from tiercel_testlib import SOURCE_DIR, Daemon, check, finish, run_cli
 
 WORK = tempfile.mkdtemp(prefix="tiercel-health-")
@@ -53,20 +53,8 @@ def pool_sections(wrapper, paths):
     return text
 
 
-def get_json(daemon, path):
-    status, _, body = daemon.request("GET", path)
-    return status, (json.loads(body) if body else None)
 
 
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    check(False, f"timed out waiting for {what}")
-    return None
 
 
 def ata5(daemon):

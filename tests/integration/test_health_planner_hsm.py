@@ -12,6 +12,7 @@ import os
 import time
 
 from hsm_testlib import ext4_mount, hsm_sections, kill_guardian, resident_bytes, sha256_file, write_pattern
+from planner_testlib import dry_run, wait_for
 from tiercel_testlib import Daemon, check, finish, run_cli
 
 MiB = 1 << 20
@@ -22,20 +23,8 @@ def used_fraction(path):
     return 1.0 - vfs.f_bavail / vfs.f_blocks
 
 
-def dry_run(config):
-    result = run_cli("plan", "--json", config=config)
-    return json.loads(result.stdout) if result.returncode == 0 else None
 
 
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    check(False, f"timed out waiting for {what}")
-    return None
 
 
 def main():

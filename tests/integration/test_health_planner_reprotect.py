@@ -14,8 +14,8 @@ import os
 import random
 import shutil
 import tempfile
-import time
 
+from planner_testlib import dry_run, get_json, wait_for
 from tiercel_testlib import Daemon, check, finish, run_cli
 
 WORK = tempfile.mkdtemp(prefix="tiercel-reprotect-")
@@ -31,25 +31,10 @@ def sections(paths):
     return text
 
 
-def dry_run(config):
-    result = run_cli("plan", "--json", config=config)
-    return json.loads(result.stdout) if result.returncode == 0 else None
 
 
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    check(False, f"timed out waiting for {what}")
-    return None
 
 
-def get_json(daemon, path):
-    status, _, body = daemon.request("GET", path)
-    return status, (json.loads(body) if body else None)
 
 
 def main():
