@@ -10,7 +10,8 @@ using tiercel::parse_config;
 
 namespace {
 
-// The example's [hsm] block with its leading "# " removed (comments after values stay comments).
+// The example's [hsm] block (up to the next blank line) with its leading "# " removed (comments after values stay
+// comments).
 std::string uncommented_example() {
     std::ifstream in(std::string(TIERCEL_SOURCE_DIR) + "/config/tiercel.toml");
     std::string line, out;
@@ -18,6 +19,8 @@ std::string uncommented_example() {
     while (std::getline(in, line)) {
         if (line == "# [hsm]")
             inside = true;
+        if (inside && line.empty())
+            break;  // a blank line ends the block (the next section's comments follow)
         if (inside && line.rfind("# ", 0) == 0)
             out += line.substr(2) + "\n";
         else if (inside && line == "#")
