@@ -15,6 +15,8 @@ packages=(
   chromium
   # packaging
   debhelper devscripts lintian fakeroot systemd man-db groff-base
+  # SMART of real drives for the health poller ([health] smartctl); tests use a fake that replays recordings
+  smartmontools
 )
 
 missing=()

@@ -1,5 +1,7 @@
 // `tiercel disks [--json]`: every watched disk's SMART summary, risk level and the facts behind it. Asks the running
 // daemon (which remembers trends across polls); without a daemon it polls once itself (no trend memory).
+// `tiercel disks ack DISK COUNTER`: acknowledge a risk counter (POST /api/v1/disks/{id}/acknowledge); the daemon keeps
+// it quiet until its value changes, across restarts. It needs the daemon: the risk memory lives there.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -68,13 +70,44 @@ OfflineHealth poll_health_offline(const Config& config) {
     return out;
 }
 
+void acknowledge(CliContext& context, const std::string& disk, const std::string& counter) {
+    auto config = load_config_or_report(context);
+    if (!config)
+        return;
+    json body{{"counter", counter}};
+    auto reply = daemon_request(*config, "POST", "/api/v1/disks/" + disk + "/acknowledge", &body);
+    if (!reply) {
+        if (reply.error().code() == Errc::not_found)
+            std::cerr << "tiercel: no daemon runs on " << config->socket_path()
+                      << ": acknowledgements live in the daemon's risk memory (start `tiercel serve`)\n";
+        else
+            report_error("daemon", reply.error());
+        context.exit_code = kExitFailed;
+        return;
+    }
+    if (!reply->ok()) {
+        context.exit_code = report_error("daemon", daemon_error(*reply));
+        return;
+    }
+    std::cout << disk << ": " << counter << " acknowledged; " << reply->body.value("note", "") << "\n";
+}
+
 void add_disks_command(CLI::App& app, CliContext& context) {
     CLI::App* command = app.add_subcommand("disks", "Show every disk's SMART summary, risk level and the facts behind it.");
     auto json_output = std::make_shared<bool>(false);
     command->add_flag("--json", *json_output, "Print {\"disks\":[...]} as the REST API does");
     command->footer("Asks the running daemon when there is one (it remembers trends across polls); otherwise reads\n"
                     "SMART once itself with [health] smartctl. A disk without SMART data is shown as unknown.");
-    command->callback([&context, json_output] {
+    auto ack_args = std::make_shared<std::pair<std::string, std::string>>();
+    CLI::App* ack = command->add_subcommand("ack", "Acknowledge a risk counter: it stays quiet until its value changes.");
+    ack->add_option("DISK", ack_args->first, "Disk id, as `tiercel disks` shows it (disk3, watch0)")->required();
+    ack->add_option("COUNTER", ack_args->second, "Counter: ata.5 (or 5), nvme.media_errors, pool.checksum_errors, "
+                                                 "smart_status ...")
+        ->required();
+    ack->callback([&context, ack_args] { acknowledge(context, ack_args->first, ack_args->second); });
+    command->callback([&context, json_output, command] {
+        if (!command->get_subcommands().empty())
+            return;
         auto config = load_config_or_report(context);
         if (!config)
             return;

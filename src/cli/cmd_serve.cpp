@@ -29,7 +29,8 @@ int serve(Config config) {
     auto hsm_service = std::make_unique<hsm::HsmService>(daemon, pool_service.get());
     auto health_service = std::make_unique<health::HealthService>(daemon, pool_service.get());
     auto planner_service =
-        std::make_unique<planner::PlannerService>(daemon, pool_service.get(), health_service.get());
+        std::make_unique<planner::PlannerService>(daemon, pool_service.get(), health_service.get(),
+                                                  hsm_service.get());
     api::ApiContext api_context{daemon, *token, pool_service.get(), hsm_service.get()};
     api_context.health = health_service.get();
     api_context.planner = planner_service.get();

@@ -99,4 +99,13 @@ Status HealthModel::acknowledge(const std::string& disk_id, const std::string& c
     return it->second.acknowledge(counter);
 }
 
+std::map<std::string, uint64_t> HealthModel::acknowledgements(const std::string& disk_id) const {
+    auto it = trackers_.find(disk_id);
+    return it == trackers_.end() ? std::map<std::string, uint64_t>{} : it->second.acknowledgements();
+}
+
+void HealthModel::restore_acknowledgement(const std::string& disk_id, const std::string& counter, uint64_t value) {
+    trackers_[disk_id].restore_acknowledgement(counter, value);
+}
+
 }  // namespace tiercel::health

@@ -1,6 +1,8 @@
 // The SMART poller service (include/tiercel/health/health_service.hpp).
 #include "tiercel/health/health_service.hpp"
 
+#include <filesystem>
+
 #include <boost/asio/post.hpp>
 
 #include "tiercel/core/log.hpp"
@@ -26,10 +28,60 @@ HealthService::~HealthService() {
 }
 
 Status HealthService::start() {
+    restore_acknowledgements();
     log::info("health", "polling SMART every " + std::to_string(config_.smart_interval.count()) + " ms with " +
                             config_.smartctl);
     schedule(std::chrono::milliseconds(0));
     return {};
+}
+
+void HealthService::restore_acknowledgements() {
+    std::error_code ignored;
+    std::filesystem::create_directories(daemon_.config().state_dir, ignored);
+    std::string path = daemon_.config().state_dir + "/health.db";
+    auto store = AckStore::open(path);
+    if (!store) {
+        // Risk scoring still works; acknowledgements then last only until the daemon stops.
+        log::error("health", "acknowledgements will not survive a restart: " + store.error().message());
+        return;
+    }
+    auto saved = (*store)->load();
+    if (!saved) {
+        log::error("health", "cannot read acknowledgements: " + saved.error().message());
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    acks_ = std::move(*store);
+    for (const auto& ack : *saved) {
+        model_.restore_acknowledgement(ack.disk, ack.counter, ack.value);
+        saved_acks_[ack.disk][ack.counter] = ack.value;
+    }
+    if (!saved->empty())
+        log::info("health", std::to_string(saved->size()) + " acknowledged counters restored from " + path);
+}
+
+void HealthService::sync_acknowledgements(const std::string& disk_id) {
+    if (!acks_)
+        return;
+    auto now = model_.acknowledgements(disk_id);
+    auto& saved = saved_acks_[disk_id];
+    for (auto it = saved.begin(); it != saved.end();) {
+        if (now.count(it->first)) {
+            ++it;
+            continue;
+        }
+        if (auto status = acks_->erase(disk_id, it->first); !status.ok())
+            log::error("health", "acknowledgements: " + status.error().message());
+        it = saved.erase(it);
+    }
+    for (const auto& [counter, value] : now) {
+        auto found = saved.find(counter);
+        if (found != saved.end() && found->second == value)
+            continue;
+        if (auto status = acks_->save({disk_id, counter, value, unix_now()}); !status.ok())
+            log::error("health", "acknowledgements: " + status.error().message());
+        saved[counter] = value;
+    }
 }
 
 void HealthService::stop() {
@@ -120,6 +172,8 @@ void HealthService::finish_poll(std::vector<DiskTarget> targets, std::vector<Dev
     {
         std::lock_guard lock(mutex_);
         model_.update(targets, reports, facts, unix_now());
+        for (const auto& target : targets)
+            sync_acknowledgements(target.id);  // a counter that changed speaks again, also after a restart
         interval = config_.smart_interval;
         for (const auto& [id, disk] : model_.disks())
             if (disk.risk.level == RiskLevel::at_risk || disk.risk.level == RiskLevel::failing)
@@ -162,7 +216,9 @@ std::vector<DiskHealth> HealthService::snapshot() const {
 
 Status HealthService::acknowledge(const std::string& disk_id, const std::string& counter) {
     std::lock_guard lock(mutex_);
-    return model_.acknowledge(disk_id, counter);
+    TIERCEL_TRY(model_.acknowledge(disk_id, counter));
+    sync_acknowledgements(disk_id);
+    return {};
 }
 
 }  // namespace tiercel::health

@@ -299,6 +299,22 @@ Status RiskTracker::acknowledge(const std::string& counter) {
     return {};
 }
 
+std::map<std::string, uint64_t> RiskTracker::acknowledgements() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& [name, memory] : counters_)
+        if (memory.acknowledged_at)
+            out[name] = *memory.acknowledged_at;
+    return out;
+}
+
+void RiskTracker::restore_acknowledgement(const std::string& counter, uint64_t value) {
+    // As if the counter had been seen at `value` and acknowledged there: remember() then compares the next poll
+    // against it. `recent` stays empty: explanations list only values this daemon observed.
+    CounterMemory& memory = counters_[counter];
+    memory.value = value;
+    memory.acknowledged_at = value;
+}
+
 std::vector<std::string> RiskTracker::counters() const {
     std::vector<std::string> names;
     for (const auto& [name, memory] : counters_)

@@ -5,7 +5,9 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <future>
 
 #include <boost/asio/post.hpp>
 
@@ -208,6 +210,43 @@ void HsmService::recall_one(const std::string& path) {
     if (::pread(fd, &byte, 1, 0) < 0)
         log::error(component, "recall " + path + ": " + std::string(strerror(errno)));
     ::close(fd);
+}
+
+Result<ScanReport> HsmService::space_pass(const std::optional<std::string>& stub_under, uint64_t budget_bytes) {
+    if (!active())
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    const HsmConfig& config = daemon_.config().hsm;
+    auto now = [] {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    };
+    // Its own connection: the walk is long and the interceptor must keep the shared catalog.
+    TIERCEL_ASSIGN(auto catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
+    TIERCEL_ASSIGN(ScanReport report, scan(config, catalog, now()));
+    if (!stub_under)
+        return report;
+    std::vector<const Decision*> chosen;
+    for (const auto& file : report.files)
+        if (file.action == "stub" && file.path.rfind(*stub_under + "/", 0) == 0)
+            chosen.push_back(&file);
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [](const Decision* a, const Decision* b) { return a->idle_seconds > b->idle_seconds; });
+    std::vector<std::string> paths;
+    uint64_t bytes = 0;
+    for (const Decision* file : chosen) {
+        if (budget_bytes > 0 && bytes >= budget_bytes)
+            break;
+        paths.push_back(file->path);
+        bytes += file->size;
+    }
+    std::promise<void> finished;
+    boost::asio::post(jobs_, [&] {
+        for (const auto& path : paths)
+            stub_one(path);
+        finished.set_value();
+    });
+    finished.get_future().wait();
+    return scan(config, catalog, now());
 }
 
 }  // namespace tiercel::hsm

@@ -7,7 +7,9 @@ namespace tiercel::planner {
 
 pool::JobRequest job_request(const Plan& plan, const PlannerConfig& config) {
     pool::JobRequest request;
-    request.operation = plan.action == Action::reprotect ? "rebalance" : std::string(to_string(plan.action));
+    // reprotect is the heal that a newly added disk makes possible (planner.cpp): heal places each missing shard away
+    // from the stripe's other disks and failure domains, so the new disk takes them.
+    request.operation = plan.action == Action::reprotect ? "heal" : std::string(to_string(plan.action));
     if (plan.disk_id)
         request.disk = std::to_string(*plan.disk_id);
     request.options.budget_bytes = plan.budget_bytes;

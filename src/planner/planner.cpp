@@ -26,6 +26,38 @@ size_t usable_disks(const PoolFacts& pool, std::optional<uint32_t> excluding = s
     }));
 }
 
+// Distinct failure domains among the usable disks ("" = the disk is a domain of its own).
+size_t usable_domains(const PoolFacts& pool) {
+    std::set<std::string> domains;
+    for (const auto& disk : pool.disks)
+        if (disk.usable())
+            domains.insert(disk.failure_domain.empty() ? "disk:" + disk.name : "domain:" + disk.failure_domain);
+    return domains.size();
+}
+
+// Shards on disks that are offline and not retired: they no longer count towards k+m.
+uint64_t stranded_shards(const PoolFacts& pool, std::string* where) {
+    uint64_t stranded = 0;
+    for (const auto& disk : pool.disks)
+        if (!disk.online && disk.state != "retired" && disk.shards > 0) {
+            stranded += disk.shards;
+            if (where)
+                *where += (where->empty() ? "" : ", ") + disk.name;
+        }
+    return stranded;
+}
+
+// A usable disk holding no shard while the pool holds stripes: one just added (add-disk or a replacement).
+std::vector<const DiskFacts*> fresh_disks(const PoolFacts& pool) {
+    std::vector<const DiskFacts*> fresh;
+    if (pool.stripes_total == 0)
+        return fresh;
+    for (const auto& disk : pool.disks)
+        if (disk.usable() && disk.shards == 0)
+            fresh.push_back(&disk);
+    return fresh;
+}
+
 const DiskFacts* find_disk(const PoolFacts& pool, std::optional<uint32_t> id) {
     if (!id)
         return nullptr;
@@ -81,13 +113,8 @@ std::optional<Plan> scrub_candidate(const PoolFacts& pool, const PlannerState& s
 }
 
 std::optional<Plan> heal_candidate(const PoolFacts& pool) {
-    uint64_t stranded = 0;
     std::string where;
-    for (const auto& disk : pool.disks)
-        if (!disk.online && disk.state != "retired" && disk.shards > 0) {
-            stranded += disk.shards;
-            where += (where.empty() ? "" : ", ") + disk.name;
-        }
+    uint64_t stranded = stranded_shards(pool, &where);
     if (pool.stripes_degraded == 0 && stranded == 0)
         return std::nullopt;
     Plan plan;
@@ -103,6 +130,107 @@ std::optional<Plan> heal_candidate(const PoolFacts& pool) {
     plan.explanation.push_back(plan.reason + ": rebuild them to full " + redundancy(pool) + " redundancy");
     plan.expected_effect = "every stripe back to " + redundancy(pool) + " shards on usable disks";
     return plan;
+}
+
+// Re-protection after add-disk: stripes below k+m shards on distinct usable disks, and a disk that joined empty gives
+// them somewhere to go. It runs as a heal (executor.cpp), which places each missing shard away from the disks and
+// failure domains of the stripe's other shards, so the new disk takes them.
+std::optional<Plan> reprotect_candidate(const PoolFacts& pool) {
+    std::string where;
+    uint64_t stranded = stranded_shards(pool, &where);
+    auto fresh = fresh_disks(pool);
+    if (fresh.empty() || (pool.stripes_degraded == 0 && stranded == 0))
+        return std::nullopt;
+    std::string names;
+    for (const auto* disk : fresh)
+        names += (names.empty() ? "" : ", ") + disk->name + (disk->failure_domain.empty()
+                                                                 ? std::string()
+                                                                 : " (failure domain " + disk->failure_domain + ")");
+    Plan plan;
+    plan.action = Action::reprotect;
+    plan.target = "pool";
+    plan.reason = std::to_string(pool.stripes_degraded) + " stripes lack " + redundancy(pool) +
+                  " shards on distinct usable disks" + (stranded ? " (" + std::to_string(stranded) +
+                                                                       " shards on offline " + where + ")"
+                                                                 : std::string()) +
+                  " and " + names + " joined the pool empty";
+    plan.facts.push_back({"stripes_degraded", std::to_string(pool.stripes_degraded),
+                          "stripes below k+m shards on usable disks"});
+    if (stranded)
+        plan.facts.push_back({"shards_offline", std::to_string(stranded), "shards on " + where});
+    for (const auto* disk : fresh)
+        plan.facts.push_back({disk->name + ".shards", "0", "added empty, " + format_size(disk->free_bytes) + " free" +
+                                                               (disk->failure_domain.empty()
+                                                                    ? std::string(", a failure domain of its own")
+                                                                    : ", failure domain " + disk->failure_domain)});
+    plan.facts.push_back({"usable_failure_domains", std::to_string(usable_domains(pool)),
+                          std::to_string(pool.k + pool.m) + " needed for " + redundancy(pool) + " stripes"});
+    plan.explanation.push_back(plan.reason);
+    plan.explanation.push_back("rebuild every missing shard onto a usable disk outside the stripe's other disks and "
+                               "failure domains; the new disk makes room for them");
+    plan.expected_effect = "every stripe back to " + redundancy(pool) +
+                           " shards on distinct usable disks and failure domains; a rebalance may follow to fill the "
+                           "new disk to its share";
+    return plan;
+}
+
+// HSM space pressure: one plan per watched filesystem above its high water mark, stubbing the policy's choice
+// (premigrated, unpinned, coldest first) down to the low water mark. Filesystems without pressure, or with nothing to
+// stub, are returned as rejections so the dry run says why nothing happens.
+std::vector<Plan> hsm_stub_candidates(const PoolFacts& pool, const PlannerConfig& config,
+                                      std::vector<Rejection>& rejected) {
+    std::vector<Plan> plans;
+    if (!pool.hsm_present)
+        return plans;
+    for (const auto& watch : pool.watched) {
+        std::string used = fixed(watch.used_fraction * 100, 1) + "%";
+        std::string high = fixed(watch.high_water * 100, 0) + "%";
+        std::string low = fixed(watch.low_water * 100, 0) + "%";
+        if (!watch.error.empty()) {
+            rejected.push_back({"hsm_stub", watch.path, "facts", "cannot read its usage: " + watch.error});
+            continue;
+        }
+        if (watch.used_fraction <= watch.high_water) {
+            rejected.push_back({"hsm_stub", watch.path, "no_pressure",
+                                watch.path + " is " + used + " used, not above its high water mark " + high +
+                                    ": nothing to stub"});
+            continue;
+        }
+        uint64_t stub_bytes = 0;
+        for (const auto& file : watch.stub)
+            stub_bytes += file.size;
+        if (watch.stub.empty()) {
+            rejected.push_back({"hsm_stub", watch.path, "nothing_to_stub",
+                                watch.path + " is " + used + " used (high water " + high +
+                                    ") but holds no premigrated, unpinned file: premigration must copy files to "
+                                    "their targets before any can be stubbed"});
+            continue;
+        }
+        Plan plan;
+        plan.action = Action::hsm_stub;
+        plan.target = watch.path;
+        plan.reason = watch.path + " is " + used + " used, above its high water mark " + high + ": stub " +
+                      std::to_string(watch.stub.size()) + " premigrated files (" + format_size(stub_bytes) +
+                      "), coldest first, to get below " + low;
+        plan.facts.push_back({watch.path + ".used", used, format_size(watch.total_bytes) + " filesystem"});
+        plan.facts.push_back({watch.path + ".water_marks", high + " / " + low, "high / low water"});
+        plan.facts.push_back({watch.path + ".bytes_to_free", std::to_string(watch.bytes_to_free),
+                              format_size(watch.bytes_to_free) + " to reach the low water mark"});
+        plan.facts.push_back({watch.path + ".stub_files", std::to_string(watch.stub.size()),
+                              format_size(stub_bytes) + "; coldest " + watch.stub.front().path + " idle " +
+                                  ago(watch.stub.front().idle_seconds)});
+        plan.explanation.push_back(plan.reason);
+        plan.explanation.push_back("every file stubbed is already premigrated: its data stays on its targets and a "
+                                   "read recalls it; redundancy of the copies is untouched");
+        if (stub_bytes < watch.bytes_to_free)
+            plan.explanation.push_back("the premigrated files free only " + format_size(stub_bytes) + " of the " +
+                                       format_size(watch.bytes_to_free) + " needed: premigration must catch up");
+        plan.expected_effect = watch.path + " below its high water mark " + high + " (aiming at " + low +
+                               "), with " + std::to_string(watch.stub.size()) + " files left as stubs";
+        set_budget(plan, config);
+        plans.push_back(std::move(plan));
+    }
+    return plans;
 }
 
 std::vector<Plan> drain_candidates(const PoolFacts& pool, const PlannerConfig& config) {
@@ -203,6 +331,24 @@ std::optional<GuardVerdict> guard_redundancy(const Plan& plan, const PoolFacts& 
                                     " usable disks for " + redundancy(pool) + " stripes (" + std::to_string(needed) +
                                     " needed): redundancy is never planned below k+m",
                                 false};
+    } else if (plan.action == Action::reprotect) {
+        size_t domains = usable_domains(pool);
+        if (domains < needed)
+            return GuardVerdict{"redundancy",
+                                "only " + std::to_string(domains) + " usable failure domains (" +
+                                    std::to_string(usable_disks(pool)) + " usable disks) for " + redundancy(pool) +
+                                    " stripes (" + std::to_string(needed) +
+                                    " needed): the new disk cannot restore full redundancy; add a disk in another "
+                                    "failure domain",
+                                false};
+    } else if (plan.action == Action::hsm_stub) {
+        if (pool.present && (pool.stripes_degraded > 0 || pool.stripes_lost > 0))
+            return GuardVerdict{"redundancy",
+                                "the pool has " + std::to_string(pool.stripes_degraded) + " degraded and " +
+                                    std::to_string(pool.stripes_lost) +
+                                    " lost stripes: stubbing would leave a pool copy below " + redundancy(pool) +
+                                    " as a file's only data; heal first",
+                                true};
     } else if (plan.action == Action::heal || plan.action == Action::rebalance) {
         size_t usable = usable_disks(pool);
         if (usable < needed)
@@ -260,17 +406,19 @@ std::optional<GuardVerdict> guard_cooldown(const Plan& plan, const PoolFacts&, c
                         true};
 }
 
-std::optional<GuardVerdict> guard_one_at_a_time(const Plan&, const PoolFacts&, const PlannerState& state,
+std::optional<GuardVerdict> guard_one_at_a_time(const Plan& plan, const PoolFacts&, const PlannerState& state,
                                                 const PlannerConfig&) {
-    if (!state.running)
+    if (!state.running || plan.action == Action::hsm_stub)  // a hole punch on a local filesystem: no pool I/O
         return std::nullopt;
     return GuardVerdict{"one_at_a_time", *state.running + " is running: one disruptive action at a time", true};
 }
 
 std::optional<GuardVerdict> guard_throttle(const Plan& plan, const PoolFacts& pool, const PlannerState&,
                                            const PlannerConfig& config) {
-    if (plan.action == Action::heal || plan.action == Action::drain)
+    if (plan.action == Action::heal || plan.action == Action::drain || plan.action == Action::reprotect)
         return std::nullopt;  // restoring redundancy goes ahead; the operation itself backs off on latency
+    if (plan.action == Action::hsm_stub)
+        return std::nullopt;  // stubbing reads nothing and frees local space: it does not compete with pool I/O
     std::string which;
     double latency = max_latency(pool, &which);
     if (latency <= config.max_foreground_latency_ms)
@@ -309,26 +457,38 @@ std::vector<PlanFact> pool_facts(const PoolFacts& pool, const PlannerState& stat
 }  // namespace
 
 bool auto_approves(const PlannerConfig& config, Action action) {
-    return std::find(config.auto_approve.begin(), config.auto_approve.end(), to_string(action)) !=
-           config.auto_approve.end();
+    auto named = [&](Action which) {
+        return std::find(config.auto_approve.begin(), config.auto_approve.end(), to_string(which)) !=
+               config.auto_approve.end();
+    };
+    // reprotect is the heal a new disk makes possible: it follows heal's policy unless named itself.
+    return named(action) || (action == Action::reprotect && named(Action::heal));
 }
 
 Evaluation evaluate(const PoolFacts& pool, const PlannerState& state, const PlannerConfig& config) {
     Evaluation evaluation;
-    if (!pool.present) {
-        evaluation.facts.push_back({"pool", "none", "no pool is configured: nothing to plan"});
-        return evaluation;
-    }
-    evaluation.facts = pool_facts(pool, state);
     std::vector<Plan> candidates;
-    if (auto heal = heal_candidate(pool))
-        candidates.push_back(std::move(*heal));
-    for (auto& drain : drain_candidates(pool, config))
-        candidates.push_back(std::move(drain));
-    if (auto scrub = scrub_candidate(pool, state, config))
-        candidates.push_back(std::move(*scrub));
-    if (auto rebalance = rebalance_candidate(pool, config))
-        candidates.push_back(std::move(*rebalance));
+    if (!pool.present) {
+        evaluation.facts.push_back({"pool", "none", "no pool is configured: no pool maintenance to plan"});
+    } else {
+        evaluation.facts = pool_facts(pool, state);
+        if (auto reprotect = reprotect_candidate(pool))
+            candidates.push_back(std::move(*reprotect));  // covers what heal would do, onto the new disk
+        else if (auto heal = heal_candidate(pool))
+            candidates.push_back(std::move(*heal));
+        for (auto& drain : drain_candidates(pool, config))
+            candidates.push_back(std::move(drain));
+        if (auto scrub = scrub_candidate(pool, state, config))
+            candidates.push_back(std::move(*scrub));
+        if (auto rebalance = rebalance_candidate(pool, config))
+            candidates.push_back(std::move(*rebalance));
+    }
+    for (const auto& watch : pool.watched)
+        evaluation.facts.push_back({"hsm:" + watch.path, fixed(watch.used_fraction * 100, 1) + "% used",
+                                    "high water " + fixed(watch.high_water * 100, 0) + "%, low water " +
+                                        fixed(watch.low_water * 100, 0) + "%"});
+    for (auto& stub : hsm_stub_candidates(pool, config, evaluation.rejected))
+        candidates.push_back(std::move(stub));
 
     for (auto& plan : candidates) {
         std::optional<GuardVerdict> verdict;

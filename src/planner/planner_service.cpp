@@ -7,6 +7,7 @@
 
 #include "tiercel/core/log.hpp"
 #include "tiercel/health/health_service.hpp"
+#include "tiercel/hsm/hsm_service.hpp"
 #include "tiercel/planner/executor.hpp"
 #include "tiercel/planner/facts.hpp"
 #include "tiercel/pool/maintenance.hpp"
@@ -35,10 +36,12 @@ std::optional<int64_t> parse_int(const std::map<std::string, std::string>& state
 
 }  // namespace
 
-PlannerService::PlannerService(Daemon& daemon, pool::PoolService* pool, health::HealthService* health)
+PlannerService::PlannerService(Daemon& daemon, pool::PoolService* pool, health::HealthService* health,
+                               hsm::HsmService* hsm)
     : daemon_(daemon),
       pool_(pool),
       health_(health),
+      hsm_(hsm),
       config_(daemon.config().planner),
       timer_(daemon.loop()),
       job_timer_(daemon.loop()) {}
@@ -118,7 +121,8 @@ void PlannerService::tick() {
         return;
     gathering_ = true;
     auto health = health_ ? health_->snapshot() : std::vector<health::DiskHealth>{};
-    boost::asio::post(daemon_.cpu_pool(), [this, health = std::move(health)] {
+    hsm::HsmService* hsm = hsm_ && hsm_->active() ? hsm_ : nullptr;
+    boost::asio::post(daemon_.cpu_pool(), [this, health = std::move(health), hsm, hsm_config = daemon_.config().hsm] {
         // Status and fill scan every stripe record: off the loop, with shared access (skipped while a job holds the
         // pool exclusively; the next tick tries again).
         std::optional<PoolFacts> facts;
@@ -130,6 +134,17 @@ void PlannerService::tick() {
             if (auto job = pool_->jobs() ? pool_->jobs()->running() : std::nullopt)
                 busy = job->operation + " " + job->target + " (maintenance job " + std::to_string(job->id) +
                        ", requested by " + job->requested_by + ")";
+        }
+        if (facts && hsm) {
+            // The HSM's dry run: watched filesystems against their water marks (walks the watched trees).
+            facts->hsm_present = true;
+            if (auto scan = hsm->space_pass(std::nullopt, 0)) {
+                facts->watched = watch_facts(*scan, hsm_config);
+            } else {
+                for (const auto& path : hsm_config.watch)
+                    facts->watched.push_back(WatchFacts{path, 0, 0, hsm_config.high_water, hsm_config.low_water, 0,
+                                                        {}, scan.error().message()});
+            }
         }
         boost::asio::post(daemon_.loop(), [this, facts = std::move(facts), busy = std::move(busy)]() mutable {
             gathering_ = false;
@@ -219,6 +234,10 @@ void PlannerService::maybe_execute() {
 }
 
 void PlannerService::start_run(Plan& plan) {
+    if (plan.action == Action::hsm_stub) {
+        start_stub(plan);
+        return;
+    }
     pool::MaintenanceJobs* jobs = pool_ ? pool_->jobs() : nullptr;
     if (!jobs)
         return;
@@ -238,6 +257,40 @@ void PlannerService::start_run(Plan& plan) {
     change(plan, PlanState::running, "planner", "started",
            "run " + std::to_string(plan.runs) + " as maintenance job " + std::to_string(job->id));
     watch_job();
+}
+
+void PlannerService::start_stub(Plan& plan) {
+    if (!hsm_ || !hsm_->active()) {
+        plan.result = "the HSM service is not running";
+        change(plan, PlanState::failed, "planner", "failed", plan.result);
+        count_action(plan.action, "refused");
+        return;
+    }
+    running_ = plan.id;
+    plan.runs += 1;
+    change(plan, PlanState::running, "planner", "started",
+           "run " + std::to_string(plan.runs) + " as the HSM's space pass on " + plan.target);
+    boost::asio::post(daemon_.cpu_pool(), [this, id = plan.id, target = plan.target, budget = plan.budget_bytes,
+                                           high = daemon_.config().hsm.high_water] {
+        auto after = hsm_->space_pass(target, budget);
+        std::string summary;
+        bool verified = false;
+        if (!after) {
+            summary = "the space pass failed: " + after.error().message();
+        } else {
+            for (const auto& usage : after->watched)
+                if (usage.path == target) {
+                    char line[200];
+                    std::snprintf(line, sizeof line, "%s is %.1f%% used after stubbing (high water %.0f%%)",
+                                  target.c_str(), usage.used_fraction * 100, high * 100);
+                    verified = usage.total_bytes > 0 && !usage.above_high_water;
+                    summary = verified ? std::string("verified: ") + line : std::string("verification failed: ") + line;
+                }
+            if (summary.empty())
+                summary = "verification failed: " + target + " is no longer a watched filesystem";
+        }
+        boost::asio::post(daemon_.loop(), [this, id, verified, summary] { finish_run(id, true, verified, summary); });
+    });
 }
 
 void PlannerService::watch_job() {

@@ -3,11 +3,15 @@
 SMART is FAKED (the only part that is): `[health] smartctl` points at tests/fixtures/fake_smartctl.py, which replays
 recorded `smartctl --json -a` output of real drives (tests/fixtures/smartctl/). Seven disks serve a passing WDC
 drive; disk3 serves the same recording with attribute 5 (Reallocated_Sector_Ct) rising poll by poll, as a degrading
-drive does. A watched tmpfs path has no block device and must read as "unknown".
+drive does. disk1 serves it with attribute 5 held at 4 (a drive that reallocated a few sectors once: "watch").
+A watched tmpfs path has no block device and must read as "unknown".
+No recorded fixture is a real failing drive: tests/fixtures/smartctl/smart-fail.json, despite its name, is smartctl
+failing to open a device (exit status 2, no data; the unit tests check it reads as unknown), so the degrading disk
+is a real passing recording with a faked rising count.
 
 Must show: `tiercel plan --json` proposes a drain of disk3 naming attribute 5 and its trend; `plan approve` (CLI, Unix
 socket) starts it; the drain keeps full redundancy (sampled), and the plan ends `verified`. The audit log survives a
-restart.
+restart, and so does `tiercel disks ack disk1 5`: the restarted daemon keeps disk1's attribute 5 quiet.
 """
 import json
 import os
@@ -15,19 +19,21 @@ import random
 import sqlite3
 import stat
 import tempfile
-import time
 
+from planner_testlib import get_json, wait_for
 from tiercel_testlib import SOURCE_DIR, Daemon, check, finish, run_cli
 
 WORK = tempfile.mkdtemp(prefix="tiercel-health-")
 FAKE = os.path.join(SOURCE_DIR, "tests", "fixtures", "fake_smartctl.py")
 DISKS = 8
 DEGRADING = 3
+ACKED = 1
 
 
 def write_fake_smartctl():
     mapping = {f"/dev/fake{i}": {"fixture": "smart-ata.json"} for i in range(DISKS)}
     mapping[f"/dev/fake{DEGRADING}"]["raw_sequence"] = {"5": [0, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168]}
+    mapping[f"/dev/fake{ACKED}"]["raw_sequence"] = {"5": [4]}
     map_path = os.path.join(WORK, "smart-map.json")
     with open(map_path, "w") as f:
         json.dump(mapping, f)
@@ -47,20 +53,17 @@ def pool_sections(wrapper, paths):
     return text
 
 
-def get_json(daemon, path):
-    status, _, body = daemon.request("GET", path)
-    return status, (json.loads(body) if body else None)
 
 
-def wait_for(what, predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    check(False, f"timed out waiting for {what}")
-    return None
+
+
+def ata5(daemon):
+    """disk1's attribute 5 fact (weight and detail) and its risk level, as the daemon explains them."""
+    status, disk = get_json(daemon, f"/api/v1/disks/disk{ACKED}")
+    if status != 200:
+        return None, None
+    fact = next((f for f in disk["risk"]["explanation"] if f["fact"] == "ata.5"), None)
+    return fact, disk["risk"]["level"]
 
 
 def drain_plan(config):
@@ -193,7 +196,26 @@ def main():
         result = run_cli("plan", "reject", str(plan_id), config=config)
         check(result.returncode != 0 and b"only a proposed or approved" in result.stderr,
               f"a verified plan cannot be rejected: {result.stderr.decode()}")
+
+        # Acknowledgement: disk1 watches on attribute 5 at 4 until a person acknowledges it.
+        fact, level = ata5(daemon)
+        check(level == "watch" and fact and fact["weight"] > 0, f"disk1 watches on ata.5: {level} {fact}")
+        result = run_cli("disks", "ack", f"disk{ACKED}", "ata.999", config=config)
+        check(result.returncode != 0 and b"no counter 'ata.999'" in result.stderr,
+              f"acknowledging an unknown counter fails with the reason: {result.stderr.decode()}")
+        result = run_cli("disks", "ack", f"disk{ACKED}", "5", config=config)
+        check(result.returncode == 0, f"disks ack: {result.stderr.decode()}")
+        quiet = wait_for("disk1's ata.5 acknowledged", lambda: (lambda f, l: f if f and l == "ok" and
+                                                                  "acknowledged at 4" in f["detail"] else None)(
+                                                                      *ata5(daemon)))
+        check(quiet is not None and quiet["weight"] == 0, f"an acknowledged counter weighs nothing: {quiet}")
         daemon.stop()
+
+    db = sqlite3.connect(os.path.join(daemon.state_dir, "health.db"))
+    rows = list(db.execute("SELECT disk, counter, value FROM acknowledgements ORDER BY disk"))
+    db.close()
+    # disk0's over HTTP (attribute 5 at 0) and disk1's from the CLI.
+    check(rows == [("disk0", "ata.5", 0), (f"disk{ACKED}", "ata.5", 4)], f"the acknowledgements are in SQLite: {rows}")
 
     db = sqlite3.connect(os.path.join(daemon.state_dir, "planner.db"))
     events = [row[0] for row in db.execute("SELECT event FROM audit WHERE plan_id = ? ORDER BY seq", (plan_id,))]
@@ -205,6 +227,11 @@ def main():
         again.start()
         status, kept = get_json(again, f"/api/v1/plans/{plan_id}")
         check(status == 200 and kept["state"] == "verified", "plans survive a restart")
+        # Without the stored acknowledgement the first poll would put disk1 back at watch on ata.5.
+        polled = wait_for("a poll after the restart", lambda: ata5(again)[1])
+        fact, level = ata5(again)
+        check(polled and level == "ok" and fact and fact["weight"] == 0 and "acknowledged at 4" in fact["detail"],
+              f"the acknowledgement survives a restart: {level} {fact}")
         again.stop()
     finish()
 

@@ -7,6 +7,7 @@
 //  - Not thread-safe by itself; HealthService serialises access.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -78,6 +79,10 @@ public:
                 const std::map<std::string, PoolDiskFacts>& pool_facts, int64_t now);
     const std::map<std::string, DiskHealth>& disks() const { return disks_; }
     Status acknowledge(const std::string& disk_id, const std::string& counter);
+    // Every acknowledged counter of a disk with its value (empty for a disk never polled).
+    std::map<std::string, uint64_t> acknowledgements(const std::string& disk_id) const;
+    // A saved acknowledgement, put back before the first poll after a restart.
+    void restore_acknowledgement(const std::string& disk_id, const std::string& counter, uint64_t value);
     void set_config(HealthConfig config) { config_ = std::move(config); }
 
 private:

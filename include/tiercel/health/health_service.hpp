@@ -2,6 +2,8 @@
 // smartctl runs on a worker thread (one poll round at a time), never on the core loop; the results are posted back
 // to the loop, where the HealthModel is updated. The pool's status (a scan of its records) is read on the worker too. Listeners registered with
 // on_update() run on the loop after each poll (the planner). snapshot() and acknowledge() are safe from any thread.
+// Acknowledgements are kept in <state_dir>/health.db (ack_store.hpp): start() puts them back before the first poll,
+// acknowledge() saves one, and a poll that finds an acknowledged counter changed drops its row.
 // Prometheus: tiercel_disk_risk_score{disk}, tiercel_disk_temperature_celsius{disk},
 // tiercel_disk_smart_status{disk,status} (1 for the current status, 0 for the others).
 #pragma once
@@ -9,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -17,6 +20,7 @@
 
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/service.hpp"
+#include "tiercel/health/ack_store.hpp"
 #include "tiercel/health/health_model.hpp"
 
 namespace tiercel::pool {
@@ -48,6 +52,8 @@ private:
                      std::map<std::string, PoolDiskFacts> facts);
     std::vector<DiskTarget> pool_targets(std::map<std::string, PoolDiskFacts>* facts) const;
     void publish_metrics();
+    void restore_acknowledgements();
+    void sync_acknowledgements(const std::string& disk_id);  // with mutex_ held
 
     Daemon& daemon_;
     pool::PoolService* pool_;
@@ -55,6 +61,8 @@ private:
     boost::asio::steady_timer timer_;
     mutable std::mutex mutex_;
     HealthModel model_;
+    std::unique_ptr<AckStore> acks_;                        // guarded by mutex_
+    std::map<std::string, std::map<std::string, uint64_t>> saved_acks_;  // what acks_ holds, per disk
     std::thread worker_;
     std::atomic<bool> stopping_{false};
     bool polling_ = false;

@@ -69,6 +69,11 @@ public:
     // Quiets a counter ("ata.5", "5", "nvme.media_errors", "pool.checksum_errors", ...) at its current value.
     // Errc::not_found when the tracker has never seen that counter.
     Status acknowledge(const std::string& counter);
+    // The acknowledged counters and the value each was acknowledged at (AckStore keeps them across restarts).
+    std::map<std::string, uint64_t> acknowledgements() const;
+    // Puts back an acknowledgement saved before a restart: the counter stays quiet while the next poll reads `value`;
+    // a different value counts as a change (a rise when higher) and the counter speaks again.
+    void restore_acknowledgement(const std::string& counter, uint64_t value);
     const RiskAssessment& last() const { return last_; }
     std::vector<std::string> counters() const;
 

@@ -16,6 +16,7 @@
 #include "tiercel/core/daemon.hpp"
 #include "tiercel/core/service.hpp"
 #include "tiercel/hsm/interceptor.hpp"
+#include "tiercel/hsm/policy.hpp"
 
 namespace tiercel::pool {
 class PoolService;
@@ -42,6 +43,12 @@ public:
     Status queue_premigrate(const std::vector<std::string>& paths);
     Status queue_recall(const std::vector<std::string>& paths);
     Status set_pinned(const std::string& path, bool pinned);
+    // The planner's space pass (hsm_stub plans). Runs the policy's dry run (policy.hpp scan(): usage against the water
+    // marks, premigrated files coldest first) on a catalog connection of its own. With `stub_under` set it then stubs
+    // the files the policy chose under that watched path, coldest first and at most `budget_bytes` of them (0 = no
+    // limit), on the job thread (in order with API requests), waits for them, and scans again so the report shows
+    // the usage after. Blocking: call it off the loop. Errc::not_found when the HSM is off.
+    Result<ScanReport> space_pass(const std::optional<std::string>& stub_under, uint64_t budget_bytes);
 
 private:
     Status restore_marks();

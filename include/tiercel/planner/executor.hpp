@@ -1,6 +1,7 @@
 // Contract: how an approved plan becomes a pool maintenance job, and how its result is checked.
 //  - job_request(): the plan's action as the MaintenanceJobs operation of the same name (reprotect runs as a
-//    rebalance), with the plan's budget, the [planner] bandwidth limit and the latency back-off. Plans and
+//    heal; hsm_stub is no pool job: the planner service runs it through the HSM service), with the plan's budget,
+//    the [planner] bandwidth limit and the latency back-off. Plans and
 //    user-started jobs share the job runner, so one disruptive action runs at a time.
 //  - verify_plan() after a job finished its work (blocking: it reads pool status and, except after a scrub, runs an
 //    fsck pass over every shard): nothing unrepairable, no stripe lost or left degraded, a drained disk retired and

@@ -36,7 +36,8 @@ struct PlanFact {
 struct Rejection {
     std::string action;
     std::string target;
-    std::string guard;   // confirmation | redundancy | capacity | cooldown | one_at_a_time | throttle | duplicate | paused
+    std::string guard;   // confirmation | redundancy | capacity | cooldown | one_at_a_time | throttle | duplicate |
+                         // paused | no_pressure | nothing_to_stub | facts (hsm_stub)
     std::string reason;  // for people, with the numbers
 };
 

@@ -4,14 +4,19 @@
 //    expected effect) and every candidate a guard rejected, each with its guard and a reason carrying the numbers.
 //  - Candidates: scrub (a full pass every scrub_interval; an unfinished pass continues within the per-run budget),
 //    heal (degraded stripes, or shards on an offline disk), drain (a disk at_risk or failing for drain_confirm_polls
-//    consecutive polls), rebalance (fill shares spread wider than rebalance_skew). hsm_stub and reprotect are named
-//    in the schema but not proposed yet.
-//  - Guards, checked in this order: confirmation, redundancy (never plan below k+m usable disks), capacity (the
+//    consecutive polls), rebalance (fill shares spread wider than rebalance_skew), reprotect (a disk joined empty
+//    while stripes lack k+m shards on distinct usable disks: the heal that the new disk makes possible; it replaces
+//    the heal candidate then and follows heal's approval policy), hsm_stub (a watched filesystem above its high water
+//    mark: stub premigrated files coldest first down to the low water mark; a filesystem below it, or with nothing
+//    premigrated to stub, is listed as rejected with the numbers).
+//  - Guards, checked in this order: confirmation, redundancy (never plan below k+m usable disks, nor k+m usable
+//    failure domains for reprotect; no stubbing while pool stripes are degraded or lost), capacity (the
 //    others must take the data and keep `reserve` free), duplicate (an open plan for the same action and target),
 //    cooldown, one_at_a_time (one disruptive action at a time), throttle (foreground latency above the limit;
-//    scrub and rebalance wait, heal and drain go ahead but are throttled inside the maintenance operation).
+//    scrub and rebalance wait, heal, reprotect and drain go ahead but are throttled inside the maintenance
+//    operation). hsm_stub does no pool I/O: one_at_a_time and throttle do not hold it.
 //  - check_execution() re-checks an approved plan just before it runs. Transient guards (cooldown, one_at_a_time,
-//    throttle) make it wait; redundancy and capacity fail it.
+//    throttle, and redundancy for hsm_stub: it waits for a heal) make it wait; redundancy and capacity fail it.
 #pragma once
 
 #include <map>
@@ -41,8 +46,28 @@ struct DiskFacts {
     double risk_score = 0;
     int at_risk_polls = 0;
     std::vector<health::RiskFact> risk_explanation;
+    std::string failure_domain;    // "" = a domain of its own
 
     bool usable() const { return online && state == "active"; }
+};
+
+// A file the HSM policy would stub (premigrated, unpinned), coldest first.
+struct StubFile {
+    std::string path;
+    uint64_t size = 0;
+    int64_t idle_seconds = 0;
+};
+
+// One HSM-watched filesystem against its water marks (from hsm::scan()).
+struct WatchFacts {
+    std::string path;
+    uint64_t total_bytes = 0;
+    double used_fraction = 0;
+    double high_water = 0;
+    double low_water = 0;
+    uint64_t bytes_to_free = 0;   // to get below low_water
+    std::vector<StubFile> stub;   // the policy's choice, coldest first, until bytes_to_free is reached
+    std::string error;            // the scan failed (the candidate is rejected with it)
 };
 
 struct PoolFacts {
@@ -54,6 +79,9 @@ struct PoolFacts {
     uint64_t stripes_lost = 0;
     uint64_t logical_bytes = 0;
     std::vector<DiskFacts> disks;
+    // The HSM's watched filesystems (hsm_present = false: no HSM service, so no hsm_stub candidate at all).
+    bool hsm_present = false;
+    std::vector<WatchFacts> watched;
 };
 
 struct PlannerState {

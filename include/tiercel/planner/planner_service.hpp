@@ -3,6 +3,9 @@
 //    pool because they scan the stripe records, and each disk's risk from the HealthService), runs evaluate(),
 //    records new candidates as proposed plans, and approves those whose class [planner] auto_approve names (unless
 //    automation of that class is stopped).
+//  - With an HSM service (hsm may be null or idle) each gathering also runs its space scan (HsmService::space_pass,
+//    walking the watched trees) for the hsm_stub candidate; an approved hsm_stub plan runs through space_pass and is
+//    verified when its filesystem is no longer above its high water mark.
 //  - Approved plans run as the pool's maintenance jobs (pool/maintenance_jobs.hpp, shared with jobs people start, so
 //    one disruptive action runs at a time); the loop polls the job's progress. After a complete run the plan is
 //    verified (executor.hpp, on the CPU pool) or failed; a failed verification stops automation for that action class
@@ -31,12 +34,16 @@ class PoolService;
 namespace tiercel::health {
 class HealthService;
 }
+namespace tiercel::hsm {
+class HsmService;
+}
 
 namespace tiercel::planner {
 
 class PlannerService : public Service {
 public:
-    PlannerService(Daemon& daemon, pool::PoolService* pool, health::HealthService* health);
+    PlannerService(Daemon& daemon, pool::PoolService* pool, health::HealthService* health,
+                   hsm::HsmService* hsm = nullptr);
     ~PlannerService() override;
     std::string_view name() const override { return "planner"; }
     Status start() override;
@@ -59,6 +66,7 @@ private:
     void decide();
     void maybe_execute();
     void start_run(Plan& plan);
+    void start_stub(Plan& plan);
     void watch_job();
     void check_job();
     void count_action(Action action, const std::string& result);
@@ -76,6 +84,7 @@ private:
     Daemon& daemon_;
     pool::PoolService* pool_;
     health::HealthService* health_;
+    hsm::HsmService* hsm_;
     PlannerConfig config_;
     boost::asio::steady_timer timer_;
     boost::asio::steady_timer job_timer_;  // polls the running job's progress

@@ -10,7 +10,8 @@ using tiercel::parse_config;
 
 namespace {
 
-// The example's [hsm] block with its leading "# " removed (comments after values stay comments).
+// The example's [hsm] block (up to the next blank line) with its leading "# " removed (comments after values stay
+// comments).
 std::string uncommented_example() {
     std::ifstream in(std::string(TIERCEL_SOURCE_DIR) + "/config/tiercel.toml");
     std::string line, out;

@@ -59,6 +59,7 @@ struct SimResult {
     int max_swings = 0;
     int max_drains_per_disk = 0;
     int plans_run = 0;
+    int reprotects = 0;  // heals proposed as reprotect (a replacement disk had joined empty)
 };
 
 health::SmartReport smart_of(const SimDisk& disk, int step) {
@@ -207,6 +208,7 @@ SimResult simulate(uint64_t seed) {
                 if (usable - 1 < pool.k + pool.m)
                     result.below_k_plus_m++;
             }
+            result.reprotects += plan.action == Action::reprotect;
             plan.id = next_id++;
             plan.state = auto_approves(config, plan.action) ? PlanState::approved : PlanState::proposed;
             open[plan.id] = {plan, step, step + 1 + static_cast<int>(rng() % 8)};
@@ -234,7 +236,8 @@ SimResult simulate(uint64_t seed) {
                 disk.state = "retired";
                 disk.retired_at = step;
                 replace_at = step + 1;
-            } else if (plan.action == Action::heal) {
+            } else if (plan.action == Action::heal || plan.action == Action::reprotect) {
+                // reprotect is the heal a freshly added disk makes possible (it runs as a heal job).
                 for (auto& disk : disks)
                     if (!disk.alive && disk.shards > 0) {
                         uint64_t lost = disk.shards;
@@ -278,7 +281,8 @@ SimResult simulate(uint64_t seed) {
                     if (plan.action == Action::drain && usable - 1 < pool.k + pool.m)
                         result.below_k_plus_m++;
                     running = it->first;
-                    running_until = step + (plan.action == Action::heal ? 4 : plan.action == Action::scrub ? 8 : 6);
+                    bool heals = plan.action == Action::heal || plan.action == Action::reprotect;
+                    running_until = step + (heals ? 4 : plan.action == Action::scrub ? 8 : 6);
                     break;
                 }
                 ++it;
@@ -307,7 +311,7 @@ TEST_CASE("one simulated year of 8 disks: no data loss, never below k+m, no flap
         MESSAGE("seed " << seed << ": " << result.drained_first << "/" << result.degrading_deaths
                         << " degrading disks drained before death, max dead disks holding shards "
                         << result.max_dead_with_shards << ", plans run " << result.plans_run << ", max level swings "
-                        << result.max_swings);
+                        << result.max_swings << ", reprotects " << result.reprotects);
         CAPTURE(seed);
         CHECK(result.max_dead_with_shards <= 2);  // m = 2: no data loss
         CHECK(result.below_k_plus_m == 0);
