@@ -5,7 +5,8 @@
 //                                watch it reach "verified", screenshot every page (desktop and phone)
 //   node dashboard.mjs degraded  the overview of a pool with a disk directory gone says "degraded"
 //
-// Environment: TIERCEL_URL, TIERCEL_TOKEN, TIERCEL_ARTIFACTS, TIERCEL_NODE_MODULES, CHROMIUM, DEGRADING (disk name).
+// Environment: TIERCEL_URL, TIERCEL_TOKEN, TIERCEL_ARTIFACTS, TIERCEL_NODE_MODULES, CHROMIUM, DEGRADING (disk name),
+// TIERCEL_HSM_PATH (the watched filesystem).
 // Output: one line per check ("ok ..." / "FAIL ..."), then a last line "RESULT <json>" for the Python side.
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -137,6 +138,20 @@ async function disksShowRisk(page) {
   check(charts >= 2, `temperature and latency charts are drawn (${charts})`);
 }
 
+async function tieringShowsHsm(page) {
+  const mount = process.env.TIERCEL_HSM_PATH;
+  await show(page, 'tiering');
+  await expectSoon('tiering page shows the hot filesystem against its water marks', (timeout) =>
+    page.locator('#hsm-watched', { hasText: mount }).locator('.meter .mark').nth(1).waitFor({ timeout }));
+  await expectSoon('tiering page counts archived files and lists the recalls', async (timeout) => {
+    await page.locator('#hsm-states', { hasText: 'archived only' }).waitFor({ timeout });
+    await page.locator('#hsm-recalls tbody tr').nth(1).waitFor({ timeout });
+  });
+  await expectSoon('two of the four archived files are stubs, two were recalled', (timeout) =>
+    page.locator('#hsm-states', { hasText: /\b2 resident, 2 archived only/ }).waitFor({ timeout }));
+  check(await page.locator('#hsm-recalls svg.chart path.series').count() === 1, 'the recall latency chart is drawn');
+}
+
 async function approvePlan(page) {
   await show(page, 'plans');
   const row = page.locator(`#plans-table tr[data-state="proposed"]`, { hasText: DEGRADING }).filter({ hasText: 'drain' });
@@ -174,6 +189,7 @@ async function full(browser) {
   const { page, headers } = await logIn(browser);
   await overviewShowsRisk(page);
   await disksShowRisk(page);
+  await tieringShowsHsm(page);
   result.plan_id = await approvePlan(page);
   result.live = await page.evaluate(() => document.body.dataset.live);
   check(page.problems.length === 0, `no script errors or CSP violations while approving: ${page.problems.join(' | ')}`);

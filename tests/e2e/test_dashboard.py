@@ -1,6 +1,10 @@
 """The dashboard end to end: Debian's headless Chromium, driven by playwright-core (tests/e2e/dashboard.mjs),
 against a real daemon hosting a real 4+2 pool on eight directory disks, with real HTTP and real SQLite.
 
+The HSM watches a real loop-mounted ext4 image (needs root and Linux 6.14+, as tests/integration/test_hsm.py):
+files are archived to a real `dir` target and two are read back, so the tiering page shows real usage against
+the water marks, stubs and recalls.
+
 SMART is FAKED (the only part that is): `[health] smartctl` points at tests/fixtures/fake_smartctl.py, which replays
 recorded `smartctl --json -a` output of a real drive; disk3 serves it with attribute 5 (Reallocated_Sector_Ct)
 rising poll by poll, as a degrading drive does.
@@ -23,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 
+from hsm_testlib import ext4_mount, hsm_sections, write_pattern
 from tiercel_testlib import BINARY, SOURCE_DIR, Daemon, check, finish, run_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,8 +54,8 @@ def write_fake_smartctl():
     return wrapper
 
 
-def sections(wrapper, paths):
-    text = (f'[health]\nsmartctl = "{wrapper}"\nsmart_interval = "400ms"\n'
+def sections(wrapper, paths, mnt, archive_dir):
+    text = hsm_sections(mnt, archive_dir) + (f'[health]\nsmartctl = "{wrapper}"\nsmart_interval = "400ms"\n'
             '[planner]\ninterval = "300ms"\ndrain_confirm_polls = 3\nscrub_interval = "3650d"\ncooldown = "1s"\n'
             '[pool]\nname = "e2e"\nk = 4\nm = 2\ncompression = "none"\nchunk_size = "64KiB"\n')
     for i, path in enumerate(paths):
@@ -103,8 +108,20 @@ def check_static_files(port):
               f"traversal {target} is refused with a JSON error: {status}")
 
 
-def run_browser(mode, daemon, token):
-    env = dict(os.environ, TIERCEL_URL=f"http://127.0.0.1:{daemon.port}", TIERCEL_TOKEN=token,
+def archive_and_recall(daemon, mnt):
+    """Real HSM traffic for the tiering page: four files archived (stubs), two of them read back (recalls)."""
+    paths = [os.path.join(mnt, f"video{i}.bin") for i in range(4)]
+    for i, path in enumerate(paths):
+        write_pattern(path, 4 << 20, seed=i)
+    result = run_cli("hsm", "archive", *paths, config=daemon.config_path, timeout=120)
+    check(result.returncode == 0, f"hsm archive: {result.stdout!r} {result.stderr!r}")
+    for path in paths[:2]:
+        with open(path, "rb") as f:
+            check(len(f.read()) == 4 << 20, f"reading {path} recalls it whole")
+
+
+def run_browser(mode, daemon, token, mnt):
+    env = dict(os.environ, TIERCEL_HSM_PATH=mnt, TIERCEL_URL=f"http://127.0.0.1:{daemon.port}", TIERCEL_TOKEN=token,
                TIERCEL_ARTIFACTS=ARTIFACTS, TIERCEL_NODE_MODULES=NODE_MODULES, CHROMIUM=CHROMIUM,
                DEGRADING=f"disk{DEGRADING}")
     result = subprocess.run([NODE, SCRIPT, mode], env=env, capture_output=True, text=True, timeout=400)
@@ -134,16 +151,7 @@ def check_decision(daemon, plan_id):
     check(disk["state"] == "retired" and disk["shards"] == 0, f"disk{DEGRADING} is drained and retired: {disk}")
 
 
-def main():
-    for tool, path in [("chromium", CHROMIUM), ("node", NODE), ("playwright-core", os.path.join(NODE_MODULES, "playwright-core"))]:
-        check(os.path.exists(path), f"{tool} is installed at {path}")
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    wrapper = write_fake_smartctl()
-    paths = [os.path.join(WORK, f"disk{i}") for i in range(DISKS)]
-    for path in paths:
-        os.makedirs(path)
-    os.makedirs(os.path.join(WORK, "daemon"))
-    daemon = Daemon(sections=sections(wrapper, paths), workdir=os.path.join(WORK, "daemon"))
+def run_everything(daemon, paths, mnt):
     check(run_cli("pool", "create", config=daemon.config_path).returncode == 0, "pool create")
     rng = random.Random(8)
     for i in range(8):
@@ -155,9 +163,10 @@ def main():
     with daemon:
         daemon.start()
         check_static_files(daemon.port)
+        archive_and_recall(daemon, mnt)
         status, _, _ = daemon.request("POST", "/api/v1/plans/1/approve", body={})
         check(status == 401, f"approving without a token or session is refused: {status}")
-        result = run_browser("full", daemon, daemon.token())
+        result = run_browser("full", daemon, daemon.token(), mnt)
         print("browser summary:", json.dumps(result))
         if result.get("plan_id"):
             check_decision(daemon, result["plan_id"])
@@ -168,8 +177,24 @@ def main():
 
         os.rename(paths[5], paths[5] + ".gone")
         daemon.start()
-        run_browser("degraded", daemon, daemon.token())
+        run_browser("degraded", daemon, daemon.token(), mnt)
         daemon.stop()
+
+
+def main():
+    for tool, path in [("chromium", CHROMIUM), ("node", NODE), ("playwright-core", os.path.join(NODE_MODULES, "playwright-core"))]:
+        check(os.path.exists(path), f"{tool} is installed at {path}")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    wrapper = write_fake_smartctl()
+    paths = [os.path.join(WORK, f"disk{i}") for i in range(DISKS)]
+    for path in paths:
+        os.makedirs(path)
+    os.makedirs(os.path.join(WORK, "daemon"))
+    with ext4_mount("300M") as (hsm_dir, mnt):
+        archive_dir = os.path.join(hsm_dir, "archive")
+        os.mkdir(archive_dir)
+        daemon = Daemon(sections=sections(wrapper, paths, mnt, archive_dir), workdir=os.path.join(WORK, "daemon"))
+        run_everything(daemon, paths, mnt)
     shots = sorted(name for name in os.listdir(ARTIFACTS) if name.endswith(".png"))
     for page in ("overview", "disks", "pool", "tiering", "plans", "events"):
         for kind in ("desktop", "phone"):

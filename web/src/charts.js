@@ -24,7 +24,7 @@ function extent(values) {
   return [min, max];
 }
 
-export function lineChart(points, { label, unit = '', width = 480, height = 140, format = (v) => v.toFixed(1) } = {}) {
+export function lineChart(points, { label, unit = '', width = 480, height = 160, format = (v) => v.toFixed(1) } = {}) {
   const valid = points.filter((p) => p.y !== null && p.y !== undefined && Number.isFinite(p.y));
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', role: 'img',
     'aria-label': `${label}: ${valid.length} samples` });
@@ -34,7 +34,7 @@ export function lineChart(points, { label, unit = '', width = 480, height = 140,
       valid.length ? `${format(valid[0].y)} ${unit} (one sample so far)` : 'no samples yet'));
     return root;
   }
-  const pad = { left: 44, right: 8, top: 10, bottom: 18 };
+  const pad = { left: 44, right: 8, top: 24, bottom: 18 };
   const xs = valid.map((p) => Number(p.x));
   const [x0, x1] = extent(xs);
   const [y0, y1] = extent(valid.map((p) => p.y));
@@ -60,7 +60,7 @@ export function lineChart(points, { label, unit = '', width = 480, height = 140,
   root.append(svg('path', { d: d.trim(), class: 'series', fill: 'none' }));
   const last = valid[valid.length - 1];
   root.append(svg('circle', { cx: sx(Number(last.x)), cy: sy(last.y), r: 3, class: 'series-dot' }));
-  root.append(svg('text', { x: pad.left + 4, y: pad.top + 2, class: 'chart-label' }, `${label} · now ${format(last.y)} ${unit}`));
+  root.append(svg('text', { x: pad.left, y: 14, class: 'chart-label' }, `${label} · now ${format(last.y)} ${unit}`));
   return root;
 }
 

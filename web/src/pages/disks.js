@@ -56,7 +56,7 @@ function diskDetail(disk) {
     el('p', { class: 'muted' }, `errors read/write/checksum: ${disk.errors.read}/${disk.errors.write}/${disk.errors.checksum}`,
       ` · ${disk.polls} polls`));
   const history = disk.history.map((s) => ({ x: s.time * 1000, temperature: s.temperature_c, latency: s.latency_ms }));
-  const charts = card('Over time', el('div', { class: 'charts' },
+  const charts = card({ title: 'Over time', id: 'disk-charts' }, el('div', { class: 'charts' },
     lineChart(history.map((s) => ({ x: s.x, y: s.temperature })), { label: 'Temperature', unit: '°C', format: (v) => v.toFixed(0) }),
     lineChart(history.map((s) => ({ x: s.x, y: s.latency })), { label: 'Latency', unit: 'ms', format: (v) => v.toFixed(2) })));
   const attributes = smart.attributes.length

@@ -28,3 +28,7 @@ function rerender() {
 function levelClass(level) {
   return { error: 'bad', critical: 'bad', warning: 'warn', warn: 'warn', info: 'info' }[level] || 'muted';
 }
+
+export function leave() {
+  pages.length = 0;  // coming back starts at the newest events
+}

@@ -6,8 +6,9 @@ import { card, el, formatBytes, formatDuration, formatPercent, formatTime, meter
 
 export const title = 'Tiering';
 
-// Catalogue states that still have their data on the hot filesystem, against those only in the archive.
-const RESIDENT = ['resident', 'premigrated', 'dirty', 'pinned'];
+// Catalogue states whose data lives only in the archive (a sparse stub, or a stub partly recalled); every other
+// state (premigrated, dirty, ...) still has its bytes on the hot filesystem.
+const ARCHIVED = ['stub', 'partial'];
 
 export async function render() {
   const hsm = await getJson('/api/v1/hsm', { optional: true });
@@ -25,9 +26,9 @@ function watchedCard(hsm) {
 
 function statesCard(hsm) {
   const counts = hsm.counts || {};
-  const resident = RESIDENT.reduce((sum, s) => sum + (counts[s] || 0), 0);
+  const archived = ARCHIVED.reduce((sum, s) => sum + (counts[s] || 0), 0);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  const archived = total - resident;
+  const resident = total - archived;
   return card({ title: 'Archived and resident', id: 'hsm-states' },
     stackedBar([{ value: resident, cls: 'ok' }, { value: archived, cls: 'info' }], { label: 'resident against archived files' }),
     el('p', {}, `${resident} resident, ${archived} archived only (stubs)`),
