@@ -121,7 +121,7 @@ async function overviewShowsRisk(page) {
   const rows = await page.locator('#overview-disks tbody tr').count();
   check(rows >= 8, `overview lists every disk (${rows} rows)`);
   await expectSoon(`overview shows ${DEGRADING} at risk`, (timeout) =>
-    page.locator(`#overview-disks tr[data-disk="${DEGRADING}"] .badge`, { hasText: 'at risk' }).waitFor({ timeout }), 60000);
+    page.locator(`#overview-disks tr[data-disk="${DEGRADING}"] .badge`, { hasText: /at risk|failing/ }).waitFor({ timeout }), 60000);
   await expectSoon('overview shows an alert about it', (timeout) =>
     page.locator('#alerts li', { hasText: DEGRADING }).first().waitFor({ timeout }));
 }
@@ -129,7 +129,7 @@ async function overviewShowsRisk(page) {
 async function disksShowRisk(page) {
   await show(page, `disks/${DEGRADING}`);
   await expectSoon(`disks page: ${DEGRADING} detail says at risk and names attribute 5`, async (timeout) => {
-    await page.locator('#disk-detail h2', { hasText: 'at risk' }).waitFor({ timeout });
+    await page.locator('#disk-detail h2', { hasText: /at risk|failing/ }).waitFor({ timeout });
     await page.locator('#disk-detail .explanation', { hasText: 'ata.5' }).waitFor({ timeout });
   });
   const attribute = await page.locator('#smart-attributes tr[data-attribute="5"]').innerText();

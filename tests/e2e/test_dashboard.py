@@ -22,36 +22,22 @@ import os
 import random
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 
+from fake_smart import write_fake_smartctl
 from hsm_testlib import ext4_mount, hsm_sections, write_pattern
-from tiercel_testlib import BINARY, SOURCE_DIR, Daemon, check, finish, run_cli
+from tiercel_testlib import BINARY, Daemon, check, finish, run_cli
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 NODE = shutil.which("node") or "/usr/bin/node"
 NODE_MODULES = os.environ.get("TIERCEL_NODE_MODULES") or os.path.join(os.path.dirname(BINARY), "web", "node_modules")
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard.mjs")
-FAKE = os.path.join(SOURCE_DIR, "tests", "fixtures", "fake_smartctl.py")
 ARTIFACTS = os.path.join(os.getcwd(), "e2e-artifacts")
 WORK = tempfile.mkdtemp(prefix="tiercel-e2e-")
 DISKS = 8
 DEGRADING = 3
-
-
-def write_fake_smartctl():
-    mapping = {f"/dev/fake{i}": {"fixture": "smart-ata.json"} for i in range(DISKS)}
-    mapping[f"/dev/fake{DEGRADING}"]["raw_sequence"] = {"5": [0, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168]}
-    map_path = os.path.join(WORK, "smart-map.json")
-    with open(map_path, "w") as f:
-        json.dump(mapping, f)
-    wrapper = os.path.join(WORK, "smartctl")
-    with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\n# FAKE smartctl for this test: replays recorded fixtures\nexec python3 "{FAKE}" --map "{map_path}" "$@"\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    return wrapper
 
 
 def sections(wrapper, paths, mnt, archive_dir):
@@ -185,7 +171,7 @@ def main():
     for tool, path in [("chromium", CHROMIUM), ("node", NODE), ("playwright-core", os.path.join(NODE_MODULES, "playwright-core"))]:
         check(os.path.exists(path), f"{tool} is installed at {path}")
     os.makedirs(ARTIFACTS, exist_ok=True)
-    wrapper = write_fake_smartctl()
+    wrapper = write_fake_smartctl(WORK, DISKS, DEGRADING)
     paths = [os.path.join(WORK, f"disk{i}") for i in range(DISKS)]
     for path in paths:
         os.makedirs(path)

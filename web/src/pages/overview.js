@@ -44,18 +44,19 @@ function disksCard(pool, health) {
   return card('Disks', table(['disk', 'tier', 'state', 'free', 'risk', 'temp'], rows, { id: 'overview-disks' }));
 }
 
+// The daemon's alerts (/api/v1/status, else the planner's), plus one per disk at risk that none of them names.
 function alertsCard(status, health, plans) {
   const alerts = [];
   if (status && Array.isArray(status.alerts)) alerts.push(...status.alerts);
-  else {
-    for (const d of (health && health.disks) || [])
-      if (d.risk.level === 'at_risk' || d.risk.level === 'failing')
-        alerts.push({ level: 'critical', message: `${d.name} is ${d.risk.level.replace('_', ' ')} (risk ${d.risk.score})` });
-    for (const message of (plans && plans.alerts) || []) alerts.push({ level: 'warning', message });
+  else for (const message of (plans && plans.alerts) || []) alerts.push({ level: 'warning', message });
+  for (const d of (health && health.disks) || []) {
+    if (d.risk.level !== 'at_risk' && d.risk.level !== 'failing') continue;
+    if (alerts.some((a) => String(a.message || a).includes(d.name))) continue;
+    alerts.push({ level: 'critical', message: `${d.name} is ${d.risk.level.replace('_', ' ')} (risk ${d.risk.score})` });
   }
   if (!alerts.length) return card({ title: 'Alerts', id: 'alerts' }, muted('No alerts.'));
-  return card({ title: 'Alerts', id: 'alerts' }, el('ul', { class: 'alerts' },
-    alerts.map((a) => el('li', { class: a.level === 'critical' ? 'bad' : 'warn' }, typeof a === 'string' ? a : a.message))));
+  return card({ title: 'Alerts', id: 'alerts' }, el('ul', { class: 'alerts' }, alerts.map((a) =>
+    el('li', { class: a.level === 'critical' ? 'bad' : 'warn' }, typeof a === 'string' ? a : a.message))));
 }
 
 function plansCard(plans) {
