@@ -18,7 +18,7 @@ const BASE = process.env.TIERCEL_URL;
 const TOKEN = process.env.TIERCEL_TOKEN;
 const ARTIFACTS = process.env.TIERCEL_ARTIFACTS;
 const DEGRADING = process.env.DEGRADING || 'disk3';
-const PAGES = ['overview', 'disks', 'pool', 'tiering', 'plans', 'events'];
+const PAGES = ['overview', 'disks', 'pool', 'tiering', 'plans', 'events', 'login'];
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 

@@ -182,7 +182,7 @@ def main():
         daemon = Daemon(sections=sections(wrapper, paths, mnt, archive_dir), workdir=os.path.join(WORK, "daemon"))
         run_everything(daemon, paths, mnt)
     shots = sorted(name for name in os.listdir(ARTIFACTS) if name.endswith(".png"))
-    for page in ("overview", "disks", "pool", "tiering", "plans", "events"):
+    for page in ("overview", "disks", "pool", "tiering", "plans", "events", "login"):
         for kind in ("desktop", "phone"):
             name = f"{page}-{kind}.png"
             check(name in shots and os.path.getsize(os.path.join(ARTIFACTS, name)) > 5000, f"screenshot {name} saved")

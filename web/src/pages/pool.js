@@ -62,7 +62,7 @@ function maintenanceCard(pool, jobs) {
 }
 
 function disksCard(pool) {
-  return card('Disks', table(['disk', 'path', 'tier', 'state', 'capacity', 'free', 'shards', 'latency', 'errors r/w/csum', 'metadata'],
+  return card({ title: 'Disks', id: 'pool-disks' }, table(['disk', 'path', 'tier', 'state', 'capacity', 'free', 'shards', 'latency', 'errors r/w/csum', 'metadata'],
     pool.disks.map((d) => [d.name, d.path, d.tier, d.online ? d.state : `OFFLINE: ${d.offline_reason}`,
       formatBytes(d.capacity_bytes), formatBytes(d.free_bytes), d.shards, `${d.latency_ms.toFixed(2)} ms`,
       `${d.read_errors}/${d.write_errors}/${d.checksum_errors}`, d.meta_replica ? 'yes' : ''])));
