@@ -120,6 +120,10 @@ onUnauthorized(() => {
   session.authenticated = false;
   if (route().name !== 'login') location.hash = `#login/${encodeURIComponent(location.hash || '#overview')}`;
 });
+// Even with the stream up, refresh now and then: progress counters (a drain's bytes) change without an event.
+setInterval(() => {
+  if (document.body.dataset.live === 'live') refresh();
+}, 15000);
 window.addEventListener('hashchange', () => render());
 window.addEventListener('tiercel:refresh', () => render());
 window.addEventListener('tiercel:session', () => renderHeader());
