@@ -148,7 +148,7 @@ async function tieringShowsHsm(page) {
     await page.locator('#hsm-recalls tbody tr').nth(1).waitFor({ timeout });
   });
   await expectSoon('two of the four archived files are stubs, two were recalled', (timeout) =>
-    page.locator('#hsm-states', { hasText: /\b2 resident, 2 archived only/ }).waitFor({ timeout }));
+    page.locator('#hsm-split', { hasText: /^2 resident, 2 archived only/ }).waitFor({ timeout }));
   check(await page.locator('#hsm-recalls svg.chart path.series').count() === 1, 'the recall latency chart is drawn');
 }
 

@@ -31,7 +31,7 @@ function statesCard(hsm) {
   const resident = total - archived;
   return card({ title: 'Archived and resident', id: 'hsm-states' },
     stackedBar([{ value: resident, cls: 'ok' }, { value: archived, cls: 'info' }], { label: 'resident against archived files' }),
-    el('p', {}, `${resident} resident, ${archived} archived only (stubs)`),
+    el('p', { id: 'hsm-split' }, `${resident} resident, ${archived} archived only (stubs)`),
     table(['state', 'files'], Object.entries(counts).map(([state, n]) => [state, n])));
 }
 
