@@ -185,13 +185,33 @@ async function approvePlan(page) {
   return id;
 }
 
+// The event log and its stream arrive with the REST API work; when the daemon has them, the page must use them.
+async function eventsAndLiveMode(page) {
+  const controller = new AbortController();
+  const stream = await fetch(`${BASE}/api/v1/events/stream`, { signal: controller.signal }).catch(() => null);
+  controller.abort();
+  result.live = await page.evaluate(() => document.body.dataset.live);
+  if (stream && stream.status === 200)
+    check(result.live === 'live', `the daemon has an event stream and the page follows it live (${result.live})`);
+  else
+    console.log(`NOTE /api/v1/events/stream answers ${stream && stream.status}: the page polls every 5 s (${result.live})`);
+  if ((await routeStatus('GET', '/api/v1/events?limit=1')) !== 200) {
+    console.log('NOTE /api/v1/events is missing: the events page says so');
+    return;
+  }
+  await show(page, 'events');
+  await expectSoon('the events page lists the daemon\'s events', (timeout) =>
+    page.locator('#event-table tbody tr').first().waitFor({ timeout }));
+}
+
 async function full(browser) {
   const { page, headers } = await logIn(browser);
   await overviewShowsRisk(page);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'overview-at-risk-desktop.png'), fullPage: true });
   await disksShowRisk(page);
   await tieringShowsHsm(page);
   result.plan_id = await approvePlan(page);
-  result.live = await page.evaluate(() => document.body.dataset.live);
+  await eventsAndLiveMode(page);
   check(page.problems.length === 0, `no script errors or CSP violations while approving: ${page.problems.join(' | ')}`);
   await page.context().close();
   await screenshots(browser, headers, '');

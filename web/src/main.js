@@ -58,12 +58,14 @@ async function renderOnce() {
   document.body.dataset.rendered = String(Date.now());
 }
 
-// A refresh must not wipe what the user is typing (a login token, a decision reason).
+// A refresh must not wipe what the user is typing (a login token, a decision reason), nor a page that shows no
+// daemon data (the login page, with its last message).
 function refresh() {
+  renderHeader();
   const active = document.activeElement;
   if (active && active.closest('#page') && active.matches('input, textarea, select')) return;
+  if (pages[route().name].refreshes === false) return;
   render();
-  renderHeader();
 }
 
 async function renderHeader() {

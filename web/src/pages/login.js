@@ -4,6 +4,7 @@ import { ApiError, login } from '../api.js';
 import { card, el, muted } from '../dom.js';
 
 export const title = 'Log in';
+export const refreshes = false;  // nothing from the daemon to update; a refresh would wipe the message
 
 export async function render(arg) {
   const message = el('p', { id: 'login-message', class: 'muted', role: 'status' });
