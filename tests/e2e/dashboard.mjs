@@ -66,12 +66,14 @@ async function show(page, hash) {
     hash.split('/')[0], { timeout: 15000 });
 }
 
-async function screenshots(browser, headers, tag) {
+async function screenshots(browser, headers, planId) {
+  const shots = PAGES.map((name) => [name, name]);
+  if (planId) shots.push([`plans/${planId}`, 'plan-detail']);
   for (const [kind, options] of [['desktop', DESKTOP], ['phone', PHONE]]) {
     const page = await newPage(browser, options, headers);
-    for (const name of PAGES) {
-      await show(page, name);
-      await page.screenshot({ path: path.join(ARTIFACTS, `${name}${tag}-${kind}.png`), fullPage: true });
+    for (const [hash, name] of shots) {
+      await show(page, hash);
+      await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${kind}.png`), fullPage: true });
       if (kind === 'phone') {
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         check(overflow <= 1, `${name} fits a phone's width (overflow ${overflow}px)`);
@@ -164,7 +166,7 @@ async function approvePlan(page) {
     await page.locator('#plan-explanation', { hasText: 'rising over' }).waitFor({ timeout });
   });
   check(await page.locator('#plan-rejected').isVisible(), 'the plan shows its rejected candidates');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'plan-detail-desktop.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'plan-proposed-desktop.png'), fullPage: true });
   await page.click('#approve');
   await expectSoon('clicking Approve reports the plan approved', (timeout) =>
     page.locator('#plan-notice.ok', { hasText: 'approved' }).waitFor({ timeout }));
@@ -214,7 +216,7 @@ async function full(browser) {
   await eventsAndLiveMode(page);
   check(page.problems.length === 0, `no script errors or CSP violations while approving: ${page.problems.join(' | ')}`);
   await page.context().close();
-  await screenshots(browser, headers, '');
+  await screenshots(browser, headers, result.plan_id);
 }
 
 async function degraded(browser) {
