@@ -13,6 +13,8 @@ packages=(
   sqlite3 zstd curl e2fsprogs util-linux procps psmisc
   # the dashboard's end-to-end tests drive Debian's headless Chromium
   chromium
+  # the dashboard is built with Node (Vite, from npm; see web/package.json); the .deb needs no Node at run time
+  nodejs
   # packaging
   debhelper devscripts lintian fakeroot systemd man-db groff-base
   # SMART of real drives for the health poller ([health] smartctl); tests use a fake that replays recordings
@@ -30,4 +32,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "install-deps: all ${#packages[@]} packages present"
+fi
+
+# npm: Debian's package, unless the installed Node already bundles it (NodeSource's nodejs does, and conflicts with
+# Debian's npm package).
+if ! command -v npm >/dev/null; then
+  apt-get install -y -qq --no-install-recommends npm
 fi
