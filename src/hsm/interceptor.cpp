@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/fanotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "tiercel/core/log.hpp"
 #include "tiercel/hsm/fanotify_abi.hpp"
 #include "tiercel/hsm/file_state.hpp"
+#include "tiercel/hsm/truncate_probe.hpp"
 
 namespace tiercel::hsm {
 namespace {
@@ -162,6 +164,12 @@ struct Interceptor::FileRecall {
     Status fill(size_t i, Targets& targets) {
         if (present[i] || table.frames[i].raw_offset >= limit)
             return {};
+        // Safety net for truncates the probe did not recognise: a frame past the current end of file was cut off
+        // by its owner, and writing it would resurrect archived bytes.
+        if (struct stat st{}; ::fstat(fd, &st) == 0 && table.frames[i].raw_offset >= static_cast<uint64_t>(st.st_size)) {
+            limit = std::min<uint64_t>(limit, static_cast<uint64_t>(st.st_size));
+            return {};
+        }
         while (true) {
             auto raw = read_frame(*source, table.frames[i]);
             if (raw) {
@@ -490,18 +498,27 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
             std::this_thread::sleep_for(options_.test_delay);
         uint64_t count = event->has_range ? event->count : file.version.size;
         uint64_t offset = event->has_range ? event->offset : 0;
-        // A range of length 0 is a truncate to `offset` (truncate(2), ftruncate(2), open with O_TRUNC): only what
-        // stays below the new size is needed, so an O_TRUNC open recalls nothing.
-        const bool truncating = event->has_range && event->count == 0;
+        if (log::threshold() >= log::Level::debug)
+            log::debug(component, file.path + ": event from tid " + std::to_string(event->tid) +
+                                      (event->has_range ? " for range " + std::to_string(event->offset) + "+" +
+                                                              std::to_string(event->count)
+                                                        : " without a range"));
+        // A truncate (truncate(2), ftruncate(2), an O_TRUNC open) arrives as a range around the new end of file;
+        // the blocked task's system call tells it apart (truncate_probe.hpp). Only what stays below the new size
+        // is needed, so an O_TRUNC open recalls nothing.
+        std::optional<uint64_t> new_size;
+        if (event->has_range)
+            new_size = pending_truncate(event->tid);
+        const bool truncating = new_size.has_value();
         if (truncating) {
-            count = offset;
+            count = *new_size;
             offset = 0;
         }
         auto [first, last] = file.table.covering(offset, count);
         for (size_t i = first; i < last && filled; ++i)
             filled = file.fill(i, targets_);
         if (truncating && filled) {
-            file.limit = std::min(file.limit, event->offset);
+            file.limit = std::min(file.limit, *new_size);
             if (auto now = snapshot(file.fd))
                 file.limit_ctime_ns = now->ctime_ns;
             std::lock_guard stats_lock(mutex_);

@@ -3,8 +3,9 @@
 //    recalled files only, so resident files cost nothing; a file's mark is removed once it is fully resident.
 //    Fallback (kernel without pre-content events): a FAN_CLASS_CONTENT group and FAN_OPEN_PERM marks; the event has
 //    no range, so the whole file is recalled before the open returns.
-//  - A FAN_PRE_ACCESS event with a zero-length range is a truncate to its offset: only the frames below the new size
-//    are filled (an O_TRUNC open recalls nothing), and frames past it are never filled afterwards.
+//  - A truncate (recognised from the blocked task's system call, truncate_probe.hpp) fills only the frames below the
+//    new size (an O_TRUNC open recalls nothing), and frames past it are never filled afterwards; no frame is ever
+//    written past the file's current end.
 //  - The group fd is read on the core loop (an Asio descriptor); each event goes to an event thread, which fills the
 //    range the reader waits for (the frames covering it) through the event's fd (it generates no events), and only
 //    then answers FAN_ALLOW. The rest of the file is filled by a background thread. Readers of one file share one
