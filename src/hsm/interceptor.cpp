@@ -103,6 +103,9 @@ struct Interceptor::FileRecall {
     int fd = -1;       // a dup of the first event's fd: read-write, generates no events
     bool resident = false;
     bool background_started = false;
+    // Set once the recall is set up (or found resident): later events skip the set-up, and with it `mutex`, which a
+    // background fill holds while it writes a frame.
+    std::atomic<bool> ready{false};
     FileState state;
     VersionRow version;
     std::string path;
@@ -333,6 +336,12 @@ void Interceptor::dispatch(const char* buffer, size_t length) {
             std::lock_guard lock(mutex_);
             ++stats_.events;
             pending_.push_back(event);
+            // An event queued behind busy event threads still sees its file's recall progress (sweep()).
+            if (struct stat st{}; ::fstat(event->fd, &st) == 0)
+                if (auto it = recalls_.find({st.st_dev, st.st_ino}); it != recalls_.end()) {
+                    event->recall = it->second;
+                    event->filled_seen = it->second->filled;
+                }
         }
         // A bypassed thread (a hole punch) may hold locks an event thread waits for: answer it here, at once.
         if (bypassed(event->tid)) {
@@ -411,12 +420,15 @@ Result<std::shared_ptr<Interceptor::FileRecall>> Interceptor::recall_for(int eve
         }
         recall = slot;
     }
+    if (recall->ready)
+        return recall;
     std::lock_guard file_lock(recall->mutex);
     if (recall->fd >= 0 || recall->resident)
         return recall;
     TIERCEL_ASSIGN(auto state, read_state(event_fd));
     if (!state || (state->state != "stub" && state->state != "partial")) {
         recall->resident = true;  // not (or no longer) a stub: nothing to recall
+        recall->ready = true;
         (void)::fanotify_mark(group_fd_, FAN_MARK_REMOVE, mark_mask_, event_fd, nullptr);
         forget(*recall);
         return recall;
@@ -453,6 +465,7 @@ Result<std::shared_ptr<Interceptor::FileRecall>> Interceptor::recall_for(int eve
         (void)write_state(recall->fd, {"partial", state->file_id, state->version});
         (void)catalog_.with([&](Catalog& catalog) { return catalog.set_state(state->file_id, "partial"); });
     }
+    recall->ready = true;
     return recall;
 }
 
@@ -503,12 +516,13 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
                                       (event->has_range ? " for range " + std::to_string(event->offset) + "+" +
                                                               std::to_string(event->count)
                                                         : " without a range"));
-        // A truncate (truncate(2), ftruncate(2), an O_TRUNC open) arrives as a range around the new end of file;
-        // the blocked task's system call tells it apart (truncate_probe.hpp). Only what stays below the new size
-        // is needed, so an O_TRUNC open recalls nothing.
+        // A truncate (truncate(2), ftruncate(2)) arrives as a range around the new end of file; the blocked task's
+        // system call tells it apart (truncate_probe.hpp). Only what stays below the new size is needed. (An O_TRUNC
+        // open raises no event on 6.18: the next access finds the file empty, and fill() skips every frame.)
         std::optional<uint64_t> new_size;
         if (event->has_range)
             new_size = pending_truncate(event->tid);
+
         const bool truncating = new_size.has_value();
         if (truncating) {
             count = *new_size;
