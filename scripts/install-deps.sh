@@ -16,6 +16,8 @@ packages=(
   # packaging
   debhelper devscripts lintian fakeroot systemd man-db groff-base
 )
+# the API: libFuzzer target (fuzz/run.sh) and the Home Assistant example's template test
+packages+=(clang libclang-rt-14-dev python3-jinja2 python3-yaml)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 // The planner service (include/tiercel/planner/planner_service.hpp).
 #include "tiercel/planner/planner_service.hpp"
 
+#include "tiercel/core/events.hpp"
+
 #include <filesystem>
 
 #include <boost/asio/post.hpp>
@@ -419,6 +421,12 @@ void PlannerService::change(Plan& plan, PlanState state, const std::string& acto
 }
 
 void PlannerService::record(const AuditEntry& entry) {
+    events::publish(
+        entry.event == "failed" || entry.event == "automation_stopped" ? events::Level::warning : events::Level::info,
+        "planner", "plan_" + entry.event,
+        "plan " + std::to_string(entry.plan_id) + " " + entry.action + " " + entry.target + ": " + entry.event + " (" +
+            entry.actor + "): " + entry.detail,
+        {{"plan_id", entry.plan_id}, {"action", entry.action}, {"target", entry.target}, {"actor", entry.actor}});
     audit_.push_back(entry);
     if (audit_.size() > kAuditKept)
         audit_.pop_front();
