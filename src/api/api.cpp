@@ -28,6 +28,7 @@ std::shared_ptr<Router> build_router(ApiContext& context) {
     register_event_routes(*router);
     if (context.health)
         publish_disk_risk_changes(*context.health);
+    register_metrics_collectors(context);
     register_pool_routes(*router, context);
     register_hsm_routes(*router, context);
     register_health_routes(*router, context);

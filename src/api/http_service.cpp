@@ -182,6 +182,10 @@ Status HttpService::start() {
     event_subscription_ = events::bus().subscribe([this] {
         asio::post(daemon_.loop(), [this] { waiters_->wake_all(); });
     });
+    daemon_.metrics().add_collector([this](std::vector<MetricSample>& out) {
+        out.push_back({"tiercel_http_event_streams", "Open GET /api/v1/events/stream connections.", "gauge", {},
+                       static_cast<double>(waiters_->size())});
+    });
     TIERCEL_TRY(listen_tcp());
     TIERCEL_TRY(listen_unix());
     events::publish(events::Level::info, "daemon", "daemon_started",

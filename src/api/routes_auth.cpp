@@ -37,6 +37,9 @@ Response login(ApiContext& context, RequestContext& request) {
                               version);
     if (!token_matches(context.token, token->get<std::string>())) {
         context.sessions->record_failure(client);
+        context.daemon.metrics()
+            .counter("tiercel_http_login_failures_total", "Dashboard logins refused for a wrong token.")
+            .inc();
         events::publish(events::Level::warning, "http", "login_failed", "failed dashboard login from " + client,
                         {{"client", client}});
         return error_response(http::status::unauthorized, "unauthorized", "wrong token", version);

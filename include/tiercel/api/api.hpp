@@ -49,6 +49,8 @@ void register_auth_routes(Router& router, ApiContext& context);     // routes_au
 void register_event_routes(Router& router);                         // routes_events.cpp: /api/v1/events
 void register_status_routes(Router& router, ApiContext& context);   // routes_status.cpp: status, ha
 void register_openapi_route(Router& router);                        // routes_core.cpp: /api/v1/openapi.yaml
+// metrics_collectors.cpp: tiercel_pool_*, tiercel_disks, tiercel_hsm_*, tiercel_planner_alerts at scrape time.
+void register_metrics_collectors(ApiContext& context);
 // risk_events.cpp: an event each time a disk's risk level changes between SMART polls.
 void publish_disk_risk_changes(health::HealthService& health);
 void register_dashboard_routes(Router& router);
