@@ -200,7 +200,9 @@ json ha_json(const Overview& overview) {
             {"pool_state", pool ? json(pool->state) : json("none")},
             {"pool_total_bytes", pool ? pool->usable_total_bytes : 0},
             {"pool_free_bytes", pool ? pool->usable_free_bytes : 0},
-            {"pool_used_bytes", pool ? pool->usable_total_bytes - pool->usable_free_bytes : 0},
+            {"pool_used_bytes", pool && pool->usable_total_bytes > pool->usable_free_bytes
+                                    ? pool->usable_total_bytes - pool->usable_free_bytes
+                                    : 0},
             {"pool_logical_bytes", pool ? pool->logical_bytes : 0},
             {"disks_total", overview.disks_total},
             {"disks_at_risk", overview.disks_at_risk},

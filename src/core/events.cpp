@@ -217,6 +217,8 @@ int64_t EventBus::publish(Level level, std::string source, std::string kind, std
         queue_.push_back(std::move(event));
         if (store_)
             store_->wake.notify_one();
+        else if (queue_.size() > kRingCapacity)
+            queue_.pop_front();  // no database (yet): keep what open() could still store, not more
     }
     std::lock_guard lock(listeners_mutex_);
     for (auto& [handle, listener] : listeners_)

@@ -2,8 +2,9 @@
 // Any module publishes with events::publish(level, source, kind, message, data) from any thread; it never blocks on
 // disk: the event gets the next id, goes into an in-memory ring of the newest kRingCapacity events, and is queued
 // for a dedicated writer thread that appends it to SQLite (<state_dir>/events.db, schema in docs/formats.md) once
-// open() has been called. Ids increase strictly and continue across restarts (open() numbers events published before
-// it after the newest stored id). page() and since() read the ring and, for older events, the database.
+// open() has been called (until then at most kRingCapacity events wait for it). Ids increase strictly and continue
+// across restarts (open() numbers events published before it after the newest stored id). page() and since() read
+// the ring and, for older events, the database.
 // Listeners registered with subscribe() are called on the publishing thread after each event and must only post
 // work elsewhere (the HTTP service wakes its SSE clients this way).
 // It is a process-wide object like logging, so services publish without any plumbing; see docs/design.md.

@@ -7,21 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tiercel/api/api.hpp"
+#include "api_fixture.hpp"
 #include "tiercel/api/config_json.hpp"
 
 using namespace tiercel;
 using namespace tiercel::api;
+using tiercel::api::test::kToken;
 
 namespace {
 
-const std::string kToken = "0123456789abcdef0123456789abcdef";
-
-struct Fixture {
-    Daemon daemon{*parse_config("state_dir = \"/tmp/tiercel-unit\"\n", "test.toml")};
-    ApiContext context{daemon, kToken};
-    std::shared_ptr<Router> router = build_router(context);
-
+struct Fixture : test::ApiWorld {
     Fixture() {
         router->add(http::verb::post, "/api/v1/test/mutate", Access::mutation, [](RequestContext& request) {
             return json_response(http::status::ok, {{"done", true}}, request.request.version());
