@@ -171,6 +171,8 @@ HttpService::HttpService(Daemon& daemon, std::shared_ptr<Router> router)
 HttpService::~HttpService() {
     if (event_subscription_)
         events::bus().unsubscribe(event_subscription_);
+    // Every service has stopped by now: what they published on the way out goes to events.db before the process ends.
+    events::bus().flush();
 }
 
 Status HttpService::start() {
