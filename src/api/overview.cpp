@@ -24,6 +24,8 @@ void add_capacity(PoolOverview& out, const pool::PoolStatus& status) {
         out.raw_total_bytes += disk.capacity;
         out.raw_free_bytes += disk.free_bytes;
         json& tier = out.tiers[disk.tier];
+        if (tier.is_null())
+            tier = {{"total_bytes", 0}, {"free_bytes", 0}, {"used_bytes", 0}, {"disks", 0}};
         uint64_t used = disk.capacity > disk.free_bytes ? disk.capacity - disk.free_bytes : 0;
         tier["total_bytes"] = tier.value("total_bytes", uint64_t{0}) + disk.capacity;
         tier["free_bytes"] = tier.value("free_bytes", uint64_t{0}) + disk.free_bytes;

@@ -106,9 +106,10 @@ def test_every_route(daemon, ids):
             if method == "get":
                 target = target_path + ("?path=/tmp/x" if path == "/api/v1/hsm/file" else "")
                 status, headers, body = daemon.request("GET", target)
-                if path.startswith("/api/v1/hsm") or path == "/api/v1/pool/placement/{stripe}":
-                    # no [hsm] here; stripe 1 may not exist: a JSON not_found is the documented answer
-                    ok = status == 200 or (status == 404 and error_code(body) == "not_found")
+                if path.startswith("/api/v1/hsm"):
+                    ok = status == 404 and error_code(body) == "no_hsm"  # no [hsm] in this config
+                elif path == "/api/v1/pool/placement/{stripe}":
+                    ok = status == 200 or (status == 404 and error_code(body) == "not_found")  # stripe 1 may not exist
                 else:
                     ok = status == 200
                 check(ok, f"GET {target}: {status} {body[:100]!r}")

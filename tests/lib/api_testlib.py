@@ -68,6 +68,7 @@ class SseClient:
         if last_event_id is not None:
             all_headers["Last-Event-ID"] = str(last_event_id)
         self.connection.request("GET", path, headers=all_headers)
+        self.sock = self.connection.sock  # http.client lets go of it once the response says Connection: close
         self.response = self.connection.getresponse()
         self.events = []      # (id, event name, parsed data)
         self.comments = []    # (monotonic time, text)
@@ -112,7 +113,8 @@ class SseClient:
 
     def close(self):
         try:
-            self.connection.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread
         except OSError:
             pass
-        self.connection.close()
+        self.response.close()
+        self.sock.close()
