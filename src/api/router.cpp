@@ -3,6 +3,7 @@
 #include <exception>
 #include <optional>
 
+#include "tiercel/api/auth.hpp"
 #include "tiercel/core/log.hpp"
 
 namespace tiercel::api {
@@ -127,7 +128,7 @@ std::optional<Response> Router::check_access(const Route& route, const Request& 
     if (route.access == Access::mutation && credentials.by_cookie) {
         auto header = request.find("X-CSRF-Token");
         std::string presented = header == request.end() ? "" : std::string(header->value());
-        if (credentials.csrf_token.empty() || presented != credentials.csrf_token)
+        if (!token_matches(credentials.csrf_token, presented))  // constant time, like the bearer token
             return error_response(http::status::forbidden, "csrf",
                                   "a mutation authenticated by the session cookie needs the header X-CSRF-Token "
                                   "with the session's csrf_token",
