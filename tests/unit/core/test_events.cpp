@@ -1,25 +1,11 @@
 // The event bus: ids, paging, replay for SSE, persistence in a real SQLite events.db across reopen.
 #include <doctest/doctest.h>
 
-#include <filesystem>
-
+#include "../support/temp_dir.hpp"
 #include "tiercel/core/events.hpp"
 
 using namespace tiercel;
 using namespace tiercel::events;
-
-namespace {
-
-std::string fresh_db(const char* name) {
-    auto dir = std::filesystem::temp_directory_path() / ("tiercel-events-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto path = dir / name;
-    for (const char* suffix : {"", "-wal", "-shm"})
-        std::filesystem::remove(path.string() + suffix);
-    return path.string();
-}
-
-}  // namespace
 
 TEST_CASE("events get increasing ids and page newest first") {
     EventBus bus;
@@ -68,7 +54,8 @@ TEST_CASE("listeners are told about every event") {
 }
 
 TEST_CASE("events.db keeps events and ids across a reopen; events published before open are renumbered") {
-    std::string path = fresh_db("events.db");
+    testing::TempDir dir("tiercel-events");
+    std::string path = dir.path() + "/events.db";
     {
         EventBus bus;
         REQUIRE(bus.open(path));
@@ -90,7 +77,8 @@ TEST_CASE("events.db keeps events and ids across a reopen; events published befo
 }
 
 TEST_CASE("paging past the in-memory ring reads the database") {
-    std::string path = fresh_db("ring.db");
+    testing::TempDir dir("tiercel-events");
+    std::string path = dir.path() + "/events.db";
     EventBus bus;
     REQUIRE(bus.open(path));
     const int total = static_cast<int>(EventBus::kRingCapacity) + 100;
