@@ -3,6 +3,7 @@
 // contents of the API. docs/openapi.yaml documents every route registered here.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,6 +40,10 @@ struct ApiContext {
 Credentials check_credentials(ApiContext& context, const Request& request);
 
 std::shared_ptr<Router> build_router(ApiContext& context);
+// api_base.cpp: the routes that need no storage service (core, OpenAPI, login, events, dashboard), with
+// `more_routes` registered before the dashboard's catch-all. build_router() is this plus the services' routes.
+std::shared_ptr<Router> build_base_router(ApiContext& context,
+                                          const std::function<void(Router&)>& more_routes = {});
 
 void register_core_routes(Router& router, ApiContext& context);
 void register_pool_routes(Router& router, ApiContext& context);
