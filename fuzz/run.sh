@@ -2,7 +2,7 @@
 # Builds the libFuzzer target for HTTP request parsing and routing (fuzz/fuzz_request.cpp) with clang, ASan and
 # UBSan in its own build directory (build-fuzz), then fuzzes for FUZZ_SECONDS (default 30) from the seed corpus in
 # fuzz/corpus. Exits non-zero when the fuzzer finds a crash, a sanitizer report or a broken invariant; the input
-# that did it is left in build-fuzz/artifacts/ (reproduce: build-fuzz/fuzz/fuzz_request <file>).
+# that did it is left in build-fuzz/artifacts/ (reproduce: build-fuzz/fuzz_request <file>).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,5 +23,5 @@ cp -n fuzz/corpus/* "$work"/ 2>/dev/null || true
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "fuzz: fuzz_request for ${seconds}s"
-build-fuzz/fuzz/fuzz_request -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+build-fuzz/fuzz_request -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix=build-fuzz/artifacts/ -print_final_stats=1 "$work"

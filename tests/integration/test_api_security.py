@@ -107,6 +107,10 @@ def test_bad_input(daemon):
     check(reply.startswith(b"HTTP/1.1 413") and b'"body_too_large"' in reply, f"oversized body: {reply[:80]!r}")
     reply = raw_exchange(daemon.port, b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 20000 + b"\r\n\r\n")
     check(reply.startswith(b"HTTP/1.1 431") and b'"header_too_large"' in reply, f"oversized header: {reply[:80]!r}")
+    # Found by the fuzzer: a path that is not UTF-8, echoed in the 404 message, used to drop the connection unanswered.
+    reply = raw_exchange(daemon.port, b"GET /api/v1/appr\x94ve HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    check(reply.startswith(b"HTTP/1.1 404") and b'"not_found"' in reply, f"a non-UTF-8 path: {reply[:80]!r}")
+    check(daemon.process.poll() is None, "the daemon survives a non-UTF-8 path")
     reply = raw_exchange(daemon.port, b"\x16\x03\x01 not http at all\r\n\r\n")
     check(reply.startswith(b"HTTP/1.1 400") and b'"bad_request"' in reply, f"garbage: {reply[:80]!r}")
 
