@@ -1,8 +1,6 @@
 // The HSM daemon service: catalog, targets, interceptor; marks restored before serving; API jobs off the loop.
 #include "tiercel/hsm/hsm_service.hpp"
 
-#include "tiercel/core/events.hpp"
-
 #include <fcntl.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -11,6 +9,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/report.hpp"

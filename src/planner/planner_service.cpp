@@ -1,12 +1,11 @@
 // The planner service (include/tiercel/planner/planner_service.hpp).
 #include "tiercel/planner/planner_service.hpp"
 
-#include "tiercel/core/events.hpp"
-
 #include <filesystem>
 
 #include <boost/asio/post.hpp>
 
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/health/health_service.hpp"
 #include "tiercel/planner/executor.hpp"

@@ -1,7 +1,6 @@
 #include "tiercel/pool/maintenance_jobs.hpp"
 
 #include "tiercel/core/events.hpp"
-
 #include "tiercel/core/log.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/io/posix_disk.hpp"
