@@ -58,9 +58,11 @@ Response open_stream(RequestContext& request) {
     auto after = positive_number(resume, "Last-Event-ID");
     if (!after)
         return error_response(after.error(), version);
+    Response response = text_response(http::status::ok, "", "text/event-stream", version);
+    if (request.request.method() == http::verb::head)
+        return response;  // the headers only: nothing to stream
     request.stream->requested = true;
     request.stream->after_event_id = after->value_or(events::bus().last_id());
-    Response response = text_response(http::status::ok, "", "text/event-stream", version);
     response.erase(http::field::content_length);
     response.set("X-Accel-Buffering", "no");  // a reverse proxy must not buffer the stream
     response.keep_alive(false);               // the stream ends when the connection closes
