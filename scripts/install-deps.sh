@@ -20,6 +20,8 @@ packages=(
   # SMART of real drives for the health poller ([health] smartctl); tests use a fake that replays recordings
   smartmontools
 )
+# the API: libFuzzer target (fuzz/run.sh) and the Home Assistant example's template test
+packages+=(clang libclang-rt-14-dev python3-jinja2 python3-yaml)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -32,5 +32,8 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest -L 'unit|integration' -LE 'no-sanitizer' --output-on-failure -j "$jobs")
 
+# libFuzzer on HTTP request parsing and routing for 30 s (clang, ASan+UBSan, own build dir): fuzz/run.sh
+step "fuzz (HTTP parsing and routing)"; fuzz/run.sh
+
 step "all tests (unit, integration, e2e)"
 (cd build && ctest --output-on-failure -j "$jobs")

@@ -16,6 +16,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "event_stream.hpp"
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/core/net_address.hpp"
 
@@ -54,7 +56,21 @@ struct SessionSettings {
     uint64_t body_limit;
     std::chrono::milliseconds timeout;
     const bool& stopping;
+    StreamWaiters& waiters;
 };
+
+// The rest of a GET /api/v1/events/stream exchange: the handler's header, then events until either side stops.
+template <typename Stream>
+asio::awaitable<void> serve_stream(Stream& stream, Response& response, const StreamRequest& request,
+                                   const SessionSettings& settings) {
+    response.keep_alive(false);
+    http::response_serializer<http::string_body> serializer(response);
+    stream.expires_after(settings.timeout);
+    auto [error, written] = co_await http::async_write_header(stream, serializer, kUseTuple);
+    (void)written;
+    if (!error)
+        co_await stream_events(stream, request.after_event_id, settings.waiters, settings.stopping, settings.timeout);
+}
 
 // After answering a request we refused (413, 400, ...), the client may still be sending. Closing with unread data
 // makes the kernel send RST, which can destroy our answer before the client reads it; so stop sending, then read
@@ -93,7 +109,13 @@ asio::awaitable<void> serve_connection(Stream& stream, SessionSettings settings,
             response = parse_failure_response(read_error);
             response.keep_alive(false);
         } else {
-            response = settings.router.handle(parser.get(), settings.caller);
+            StreamRequest stream_request;
+            response = settings.router.handle(parser.get(), settings.caller, &stream_request);
+            if (stream_request.requested) {
+                connection.busy = false;  // a stream is idle between events: stop() may close it at once
+                co_await serve_stream(stream, response, stream_request, settings);
+                break;
+            }
             keep_alive = response.keep_alive() && !settings.stopping;
             response.keep_alive(keep_alive);
         }
@@ -143,13 +165,35 @@ void spawn_connection(asio::io_context& loop, typename Protocol::socket socket, 
 }  // namespace
 
 HttpService::HttpService(Daemon& daemon, std::shared_ptr<Router> router)
-    : daemon_(daemon), router_(std::move(router)), tcp_acceptor_(daemon.loop()), unix_acceptor_(daemon.loop()) {}
+    : daemon_(daemon), router_(std::move(router)), tcp_acceptor_(daemon.loop()), unix_acceptor_(daemon.loop()),
+      waiters_(std::make_unique<StreamWaiters>()) {}
 
-HttpService::~HttpService() = default;
+HttpService::~HttpService() {
+    if (event_subscription_)
+        events::bus().unsubscribe(event_subscription_);
+    // Every service has stopped by now: what they published on the way out goes to events.db before the process ends.
+    events::bus().flush();
+}
 
 Status HttpService::start() {
+    const std::string events_path = daemon_.config().state_dir + "/events.db";
+    std::error_code ignored;
+    std::filesystem::create_directories(daemon_.config().state_dir, ignored);
+    if (Status opened = events::bus().open(events_path); !opened)
+        log::warning("http", "the event log stays in memory only: " + opened.error().message());
+    event_subscription_ = events::bus().subscribe([this] {
+        asio::post(daemon_.loop(), [this] { waiters_->wake_all(); });
+    });
+    daemon_.metrics().add_collector([this](std::vector<MetricSample>& out) {
+        out.push_back({"tiercel_http_event_streams", "Open GET /api/v1/events/stream connections.", "gauge", {},
+                       static_cast<double>(waiters_->size())});
+    });
     TIERCEL_TRY(listen_tcp());
-    return listen_unix();
+    TIERCEL_TRY(listen_unix());
+    events::publish(events::Level::info, "daemon", "daemon_started",
+                    "tiercel " TIERCEL_VERSION " started, serving " + daemon_.config().http.listen,
+                    {{"version", TIERCEL_VERSION}, {"listen", daemon_.config().http.listen}});
+    return {};
 }
 
 Status HttpService::listen_tcp() {
@@ -182,8 +226,12 @@ Status HttpService::listen_tcp() {
                     co_return;
                 if (accept_error)
                     continue;
-                SessionSettings settings{*router_, CallerInfo{false, on_loopback_}, daemon_.config().http.body_limit,
-                                         daemon_.config().http.request_timeout, stopping_};
+                boost::system::error_code peer_error;
+                auto peer = socket.remote_endpoint(peer_error);
+                std::string client = peer_error ? "unknown" : peer.address().to_string();
+                SessionSettings settings{*router_, CallerInfo{false, on_loopback_, client},
+                                         daemon_.config().http.body_limit, daemon_.config().http.request_timeout,
+                                         stopping_, *waiters_};
                 spawn_connection<tcp>(daemon_.loop(), std::move(socket), settings, connections_);
             }
         },
@@ -223,8 +271,8 @@ Status HttpService::listen_unix() {
                 if (accept_error)
                     continue;
                 bool trusted = peer_is_trusted(socket.native_handle());
-                SessionSettings settings{*router_, CallerInfo{trusted, true}, daemon_.config().http.body_limit,
-                                         daemon_.config().http.request_timeout, stopping_};
+                SessionSettings settings{*router_, CallerInfo{trusted, true, "unix"}, daemon_.config().http.body_limit,
+                                         daemon_.config().http.request_timeout, stopping_, *waiters_};
                 spawn_connection<unix_socket>(daemon_.loop(), std::move(socket), settings, connections_);
             }
         },
@@ -233,7 +281,9 @@ Status HttpService::listen_unix() {
 }
 
 void HttpService::stop() {
+    events::publish(events::Level::info, "daemon", "daemon_stopping", "tiercel is stopping");
     stopping_ = true;
+    waiters_->wake_all();
     boost::system::error_code ignored;
     tcp_acceptor_.close(ignored);
     if (unix_acceptor_.is_open()) {

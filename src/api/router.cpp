@@ -1,7 +1,9 @@
 #include "tiercel/api/router.hpp"
 
 #include <exception>
+#include <optional>
 
+#include "tiercel/api/auth.hpp"
 #include "tiercel/core/log.hpp"
 
 namespace tiercel::api {
@@ -84,9 +86,21 @@ void Router::add(http::verb method, std::string pattern, Access access, Handler 
     routes_.push_back(std::move(route));
 }
 
-Response Router::handle(const Request& request, const CallerInfo& caller) const {
+void Router::open_routes_from(size_t first) {
+    for (size_t i = first; i < routes_.size(); ++i)
+        routes_[i].access = Access::open;
+}
+
+std::vector<std::string> Router::describe() const {
+    std::vector<std::string> out;
+    for (const Route& route : routes_)
+        out.push_back(std::string(http::to_string(route.method)) + " " + route.pattern);
+    return out;
+}
+
+Response Router::handle(const Request& request, const CallerInfo& caller, StreamRequest* stream) const {
     std::string route_label = "unmatched";
-    Response response = dispatch(request, caller, route_label);
+    Response response = dispatch(request, caller, stream, route_label);
     response.version(request.version());
     response.keep_alive(request.keep_alive());
     metrics_.counter("tiercel_http_requests_total", "HTTP requests answered, by route pattern and status code.",
@@ -95,9 +109,38 @@ Response Router::handle(const Request& request, const CallerInfo& caller) const 
     return response;
 }
 
-Response Router::dispatch(const Request& request, const CallerInfo& caller, std::string& route_label) const {
+// nullopt means "go ahead".
+std::optional<Response> Router::check_access(const Route& route, const Request& request, const CallerInfo& caller,
+                              RequestContext& context) const {
+    Credentials credentials = caller.trusted_peer ? Credentials{true, false, ""} : authenticator_(request);
+    context.authenticated = credentials.authenticated;
+    if (route.access == Access::open)
+        return std::nullopt;
+    bool needs_auth = route.access == Access::mutation || !caller.server_on_loopback;
+    if (needs_auth && !context.authenticated) {
+        Response denied = error_response(http::status::unauthorized, "unauthorized",
+                                         "this route needs a bearer token (Authorization: Bearer <token>) or a "
+                                         "dashboard login",
+                                         request.version());
+        denied.set(http::field::www_authenticate, "Bearer realm=\"tiercel\"");
+        return denied;
+    }
+    if (route.access == Access::mutation && credentials.by_cookie) {
+        auto header = request.find("X-CSRF-Token");
+        std::string presented = header == request.end() ? "" : std::string(header->value());
+        if (!token_matches(credentials.csrf_token, presented))  // constant time, like the bearer token
+            return error_response(http::status::forbidden, "csrf",
+                                  "a mutation authenticated by the session cookie needs the header X-CSRF-Token "
+                                  "with the session's csrf_token",
+                                  request.version());
+    }
+    return std::nullopt;
+}
+
+Response Router::dispatch(const Request& request, const CallerInfo& caller, StreamRequest* stream,
+                          std::string& route_label) const {
     const unsigned version = request.version();
-    RequestContext context{request, {}, {}, {}, false};
+    RequestContext context{request, {}, {}, {}, false, caller.client_address, stream, caller.server_on_loopback};
     if (!split_target(request.target(), context.path, context.query))
         return error_response(http::status::bad_request, "bad_target", "the request target is not a valid path",
                               version);
@@ -129,15 +172,8 @@ Response Router::dispatch(const Request& request, const CallerInfo& caller, std:
         }
         route_label = route.pattern;
         context.params = std::move(params);
-        context.authenticated = caller.trusted_peer || authenticator_(request);
-        bool needs_auth = route.access == Access::mutation || !caller.server_on_loopback;
-        if (needs_auth && !context.authenticated) {
-            Response denied = error_response(http::status::unauthorized, "unauthorized",
-                                             "this route needs a bearer token (Authorization: Bearer <token>)",
-                                             version);
-            denied.set(http::field::www_authenticate, "Bearer realm=\"tiercel\"");
-            return denied;
-        }
+        if (auto denied = check_access(route, request, caller, context))
+            return std::move(*denied);
         try {
             return route.handler(context);
         } catch (const std::exception& error) {

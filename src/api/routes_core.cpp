@@ -1,7 +1,16 @@
-// Routes every daemon has: health, metrics, effective config.
+// Routes every daemon has: health, metrics, effective config, the OpenAPI document.
 #include "tiercel/api/api.hpp"
+#include "tiercel/api/config_json.hpp"
+#include "tiercel/api/openapi.hpp"
 
 namespace tiercel::api {
+
+void register_openapi_route(Router& router) {
+    router.add(http::verb::get, "/api/v1/openapi.yaml", Access::read, [](RequestContext& request) {
+        return text_response(http::status::ok, std::string(openapi_yaml()), "application/yaml; charset=utf-8",
+                             request.request.version());
+    });
+}
 
 void register_core_routes(Router& router, ApiContext& context) {
     router.add(http::verb::get, "/api/v1/health", Access::read, [](RequestContext& request) {
@@ -14,7 +23,9 @@ void register_core_routes(Router& router, ApiContext& context) {
     });
     router.add(http::verb::get, "/api/v1/config", Access::read, [&context](RequestContext& request) {
         const Config& config = context.daemon.config();
-        return json_response(http::status::ok, {{"source", config.source_path}, {"toml", render_config_toml(config)}},
+        RedactedConfig redacted = redacted_config(config);
+        return json_response(http::status::ok,
+                             {{"source", config.source_path}, {"config", redacted.json}, {"toml", redacted.toml}},
                              request.request.version());
     });
     router.add(http::verb::post, "/api/v1/config/reload", Access::mutation, [&context](RequestContext& request) {

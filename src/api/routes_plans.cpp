@@ -1,5 +1,6 @@
 // Plan routes: list, detail (with its audit trail), dry run, approve, reject.
 #include "tiercel/api/api.hpp"
+#include "tiercel/api/body.hpp"
 #include "tiercel/planner/planner_service.hpp"
 
 namespace tiercel::api {
@@ -21,16 +22,6 @@ Result<int64_t> plan_id(const RequestContext& request) {
     } catch (const std::exception&) {
     }
     return make_error(Errc::invalid_input, "the plan id must be a positive number");
-}
-
-// An optional JSON object body; a missing body is {}.
-Result<json> optional_body(const RequestContext& request) {
-    if (request.request.body().empty())
-        return json::object();
-    auto body = json::parse(request.request.body(), nullptr, false);
-    if (body.is_discarded() || !body.is_object())
-        return make_error(Errc::invalid_input, "the body must be a JSON object");
-    return body;
 }
 
 std::string string_field(const json& body, const char* key, const std::string& fallback) {
@@ -58,7 +49,7 @@ Response decide(ApiContext& context, RequestContext& request, Decide method) {
     auto id = plan_id(request);
     if (!id)
         return error_response(id.error(), version);
-    auto body = optional_body(request);
+    auto body = json_object_body(request, true);
     if (!body)
         return error_response(body.error(), version);
     auto plan = (context.planner->*method)(*id, string_field(*body, "by", "api"), string_field(*body, "reason", ""));

@@ -11,6 +11,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/report.hpp"
@@ -137,6 +138,8 @@ Result<nlohmann::json> HsmService::file_json(const std::string& path) {
 Status HsmService::queue_stub(const std::vector<std::string>& paths) {
     if (!active())
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    events::publish(events::Level::info, "hsm", "stub_batch", std::to_string(paths.size()) + " files queued to stub",
+                    {{"files", paths.size()}});
     for (const auto& path : paths)
         boost::asio::post(jobs_, [this, path] { stub_one(path); });
     return {};
@@ -145,6 +148,8 @@ Status HsmService::queue_stub(const std::vector<std::string>& paths) {
 Status HsmService::queue_premigrate(const std::vector<std::string>& paths) {
     if (!active())
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    events::publish(events::Level::info, "hsm", "archive_batch",
+                    std::to_string(paths.size()) + " files queued to archive", {{"files", paths.size()}});
     for (const auto& path : paths)
         boost::asio::post(jobs_, [this, path] { premigrate_one(path); });
     return {};
@@ -153,6 +158,8 @@ Status HsmService::queue_premigrate(const std::vector<std::string>& paths) {
 Status HsmService::queue_recall(const std::vector<std::string>& paths) {
     if (!active())
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    events::publish(events::Level::info, "hsm", "recall_batch",
+                    std::to_string(paths.size()) + " files queued to recall", {{"files", paths.size()}});
     for (const auto& path : paths)
         boost::asio::post(jobs_, [this, path] { recall_one(path); });
     return {};
@@ -181,6 +188,8 @@ void HsmService::stub_one(const std::string& path) {
     });
     if (!done) {
         log::error(component, "stub " + path + ": " + done.error().describe());
+        events::publish(events::Level::error, "hsm", "stub_failed", "stub " + path + ": " + done.error().describe(),
+                        {{"path", path}});
         (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, done.error().describe()); });
     } else
         log::info(component, "stubbed " + path);
@@ -193,6 +202,8 @@ void HsmService::premigrate_one(const std::string& path) {
     auto done = premigrate(*job_catalog_, targets, path, daemon_.config().hsm.compression_level);
     if (!done) {
         log::error(component, "premigrate " + path + ": " + done.error().describe());
+        events::publish(events::Level::error, "hsm", "archive_failed",
+                        "archive " + path + ": " + done.error().describe(), {{"path", path}});
         (void)job_catalog_->add_event("premigrate-failed", path, done.error().describe());
     } else if (done->already) {
         (void)job_catalog_->add_event("premigrate", path, "already current");

@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/health/health_service.hpp"
 #include "tiercel/hsm/hsm_service.hpp"
@@ -472,6 +473,12 @@ void PlannerService::change(Plan& plan, PlanState state, const std::string& acto
 }
 
 void PlannerService::record(const AuditEntry& entry) {
+    events::publish(
+        entry.event == "failed" || entry.event == "automation_stopped" ? events::Level::warning : events::Level::info,
+        "planner", "plan_" + entry.event,
+        "plan " + std::to_string(entry.plan_id) + " " + entry.action + " " + entry.target + ": " + entry.event + " (" +
+            entry.actor + "): " + entry.detail,
+        {{"plan_id", entry.plan_id}, {"action", entry.action}, {"target", entry.target}, {"actor", entry.actor}});
     audit_.push_back(entry);
     if (audit_.size() > kAuditKept)
         audit_.pop_front();

@@ -1,5 +1,6 @@
 #include "tiercel/pool/maintenance_jobs.hpp"
 
+#include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/io/posix_disk.hpp"
@@ -187,6 +188,13 @@ Result<JobState> MaintenanceJobs::start(JobRequest request) {
 }
 
 void MaintenanceJobs::run(std::shared_ptr<Job> job) {
+    events::publish(events::Level::info, "pool", "job_started",
+                    "maintenance job " + std::to_string(job->state.id) + ": " + job->state.operation + " " +
+                        job->state.target + " started (" + job->state.requested_by + ")",
+                    {{"job_id", job->state.id},
+                     {"operation", job->state.operation},
+                     {"target", job->state.target},
+                     {"requested_by", job->state.requested_by}});
     Result<MaintenanceReport> report = execute(*job);
     std::lock_guard lock(mutex_);
     job->state.finished = std::chrono::system_clock::now();
@@ -202,6 +210,18 @@ void MaintenanceJobs::run(std::shared_ptr<Job> job) {
     log::notice("maintenance", "job " + std::to_string(job->state.id) + ": " + job->state.operation + " " +
                                    job->state.target + " " + job->state.state +
                                    (job->state.error.empty() ? "" : ": " + job->state.error));
+    events::publish(job->state.state == "done"     ? events::Level::info
+                    : job->state.state == "failed" ? events::Level::error
+                                                   : events::Level::warning,
+                    "pool", "job_finished",
+                    "maintenance job " + std::to_string(job->state.id) + ": " + job->state.operation + " " +
+                        job->state.target + " " + job->state.state +
+                        (job->state.error.empty() ? "" : ": " + job->state.error),
+                    {{"job_id", job->state.id},
+                     {"operation", job->state.operation},
+                     {"target", job->state.target},
+                     {"state", job->state.state},
+                     {"error", job->state.error}});
     active_.reset();
     finished_cv_.notify_all();
 }

@@ -4,6 +4,8 @@
 // request headers ≤ 16 KiB, bodies ≤ [http] body_limit (413 beyond), every read and write bounded by
 // [http] request_timeout, malformed requests get 400 and the connection is closed. stop() closes the listeners and
 // idle connections at once; a connection in the middle of a request finishes that response, then closes.
+// Events: start() opens the event log (<state_dir>/events.db) and publishes "daemon started"; stop() publishes
+// "daemon stopping". GET /api/v1/events/stream connections become SSE streams (event_stream.hpp) that stop() ends.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,8 @@
 #include "tiercel/core/service.hpp"
 
 namespace tiercel::api {
+
+class StreamWaiters;
 
 class HttpService : public Service {
 public:
@@ -45,6 +49,8 @@ private:
     boost::asio::ip::tcp::acceptor tcp_acceptor_;
     boost::asio::local::stream_protocol::acceptor unix_acceptor_;
     std::list<Connection> connections_;  // touched on the loop thread only
+    std::unique_ptr<StreamWaiters> waiters_;
+    int event_subscription_ = 0;
     bool stopping_ = false;
     bool on_loopback_ = true;
     uint16_t bound_port_ = 0;

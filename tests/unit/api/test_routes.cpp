@@ -3,20 +3,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tiercel/api/api.hpp"
+#include "api_fixture.hpp"
 
 using namespace tiercel;
 using namespace tiercel::api;
+using tiercel::api::test::kToken;
 
 namespace {
 
-const std::string kToken = "0123456789abcdef0123456789abcdef";
-
-struct Fixture {
-    Daemon daemon{*parse_config("state_dir = \"/tmp/tiercel-unit\"\n", "test.toml")};
-    ApiContext context{daemon, kToken};
-    std::shared_ptr<Router> router = build_router(context);
-
+struct Fixture : test::ApiWorld {
     Response call(http::verb method, const std::string& target, const std::string& token = "",
                   CallerInfo caller = {}) {
         Request request{method, target, 11};
