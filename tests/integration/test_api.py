@@ -30,6 +30,7 @@ except ImportError:  # Debian's python3-jinja2 and python3-yaml (scripts/install
     import yaml
 
 from api_testlib import BrowserSession, SseClient, error_code
+import fake_smart
 from tiercel_testlib import SOURCE_DIR, Daemon, check, finish, run_cli
 
 WORK = tempfile.mkdtemp(prefix="tiercel-api-")
@@ -41,17 +42,7 @@ PROMETHEUS_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_
 
 def fake_smartctl():
     """A smartctl wrapper that replays fixtures: /dev/fakeN passes, except disk3 which degrades."""
-    devices = {f"/dev/fake{i}": {"fixture": "smart-ata.json"} for i in range(DISKS)}
-    devices[f"/dev/fake{DEGRADING}"]["raw_sequence"] = {"5": [0, 16, 48, 96, 160, 240, 320, 400]}
-    map_path = os.path.join(WORK, "smart-map.json")
-    with open(map_path, "w") as f:
-        json.dump(devices, f)
-    script = os.path.join(SOURCE_DIR, "tests", "fixtures", "fake_smartctl.py")
-    wrapper = os.path.join(WORK, "smartctl")
-    with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\n# FAKE smartctl (recorded fixtures)\nexec python3 "{script}" --map "{map_path}" "$@"\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    return wrapper
+    return fake_smart.write_fake_smartctl(WORK, DISKS, DEGRADING, rising=[0, 16, 48, 96, 160, 240, 320, 400])
 
 
 def sections(wrapper):

@@ -21,27 +21,17 @@ import stat
 import tempfile
 
 from planner_testlib import get_json, wait_for
+import fake_smart
 from tiercel_testlib import SOURCE_DIR, Daemon, check, finish, run_cli
 
 WORK = tempfile.mkdtemp(prefix="tiercel-health-")
-FAKE = os.path.join(SOURCE_DIR, "tests", "fixtures", "fake_smartctl.py")
 DISKS = 8
 DEGRADING = 3
 ACKED = 1
 
 
 def write_fake_smartctl():
-    mapping = {f"/dev/fake{i}": {"fixture": "smart-ata.json"} for i in range(DISKS)}
-    mapping[f"/dev/fake{DEGRADING}"]["raw_sequence"] = {"5": [0, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168]}
-    mapping[f"/dev/fake{ACKED}"]["raw_sequence"] = {"5": [4]}
-    map_path = os.path.join(WORK, "smart-map.json")
-    with open(map_path, "w") as f:
-        json.dump(mapping, f)
-    wrapper = os.path.join(WORK, "smartctl")
-    with open(wrapper, "w") as f:
-        f.write(f'#!/bin/sh\n# FAKE smartctl for this test: replays recorded fixtures\nexec python3 "{FAKE}" --map "{map_path}" "$@"\n')
-    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IEXEC)
-    return wrapper
+    return fake_smart.write_fake_smartctl(WORK, DISKS, DEGRADING, held={ACKED: 4})
 
 
 def pool_sections(wrapper, paths):

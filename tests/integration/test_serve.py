@@ -8,6 +8,7 @@ import stat
 import tempfile
 import time
 
+from api_testlib import raw_exchange
 from tiercel_testlib import Daemon, UnixHTTPConnection, check, finish, run_cli
 
 PROMETHEUS_LINE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? '
@@ -75,24 +76,6 @@ def test_serving(daemon):
 
     status, _, body = daemon.request("GET", "/")
     check(status == 200 and b"<title>Tiercel</title>" in body, "dashboard shell served")
-
-
-def raw_exchange(port, payload, timeout=5):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        try:
-            s.sendall(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server may answer (413) and stop reading before the whole body is sent
-        chunks = []
-        try:
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        except (socket.timeout, ConnectionResetError):
-            pass
-        return b"".join(chunks)
 
 
 def test_hostile_requests(daemon):

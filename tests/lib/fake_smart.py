@@ -12,9 +12,13 @@ FAKE = os.path.join(SOURCE_DIR, "tests", "fixtures", "fake_smartctl.py")
 RISING_REALLOCATED = [0, 8, 24, 40, 56, 72, 88, 104, 120, 136, 152, 168]
 
 
-def write_fake_smartctl(workdir, disks, degrading):
+def write_fake_smartctl(workdir, disks, degrading, rising=RISING_REALLOCATED, held=None):
+    """`rising`: attribute 5's raw value on the degrading disk, poll by poll. `held`: {disk index: fixed raw value
+    of attribute 5} for disks that stay at a non-zero count."""
     mapping = {f"/dev/fake{i}": {"fixture": "smart-ata.json"} for i in range(disks)}
-    mapping[f"/dev/fake{degrading}"]["raw_sequence"] = {"5": RISING_REALLOCATED}
+    mapping[f"/dev/fake{degrading}"]["raw_sequence"] = {"5": list(rising)}
+    for disk, value in (held or {}).items():
+        mapping[f"/dev/fake{disk}"]["raw_sequence"] = {"5": [value]}
     map_path = os.path.join(workdir, "smart-map.json")
     with open(map_path, "w") as f:
         json.dump(mapping, f)

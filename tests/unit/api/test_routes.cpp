@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api_fixture.hpp"
+#include "tiercel/api/assets.hpp"
 
 using namespace tiercel;
 using namespace tiercel::api;
@@ -117,7 +118,13 @@ TEST_CASE("the dashboard shell is served from embedded assets") {
     CHECK(index.result() == http::status::ok);
     CHECK(index[http::field::content_type] == "text/html; charset=utf-8");
     CHECK(index.body().find("<title>Tiercel</title>") != std::string::npos);
-    Response script = fixture.call(http::verb::get, "/app.js");
+    // Vite names the bundle assets/index-<hash>.js: find it among the embedded assets, then fetch it over HTTP.
+    std::string script_path;
+    for (const auto& asset : tiercel::api::embedded_assets())
+        if (asset.path.starts_with("assets/") && asset.path.ends_with(".js"))
+            script_path = "/" + std::string(asset.path);
+    REQUIRE(!script_path.empty());
+    Response script = fixture.call(http::verb::get, script_path);
     CHECK(script.result() == http::status::ok);
     CHECK(script[http::field::content_type].starts_with("text/javascript"));
     CHECK(fixture.call(http::verb::head, "/").result() == http::status::ok);
