@@ -121,7 +121,7 @@ def build_deb(out_dir, suffix=""):
 
 
 def repack_with_version(deb, version, out_dir):
-    """An upgrade package from a prebuilt one ($TIERCEL_DEB): same payload, bumped Version field."""
+    """An upgrade package: the same payload with a bumped Version field."""
     tree = os.path.join(out_dir, "repack")
     run(["dpkg-deb", "-R", deb, tree])
     control = os.path.join(tree, "DEBIAN", "control")
@@ -304,10 +304,10 @@ def main():
         state_marker = os.path.join(STATE_DIR, "test-state-marker")
         with open(state_marker, "w", encoding="utf-8") as f:
             f.write("state\n")
-        if prebuilt:
-            deb2 = repack_with_version(deb1, version1 + UPGRADE_SUFFIX, work)
-        else:
-            deb2 = build_deb(work, UPGRADE_SUFFIX)
+        # The upgrade package is the first one repacked with a bumped Version: an upgrade exercises the maintainer
+        # scripts and conffile handling, which are the same, and a second dpkg-buildpackage would be a whole second
+        # compile of the project in CI (about 8 minutes on 2 cores).
+        deb2 = repack_with_version(deb1, version1 + UPGRADE_SUFFIX, work)
         version2 = deb_field(deb2, "Version")
         check(version2 == version1 + UPGRADE_SUFFIX, f"upgrade package has version {version2}")
         apt_install(deb2)
