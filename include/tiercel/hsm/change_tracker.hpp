@@ -1,0 +1,61 @@
+// Contract: incremental tracking of the watched trees for the policy runner. One fanotify group of class
+// FAN_CLASS_NOTIF (notification only: it never blocks an access, and no permission or pre-content event is ever
+// asked for, so reading a hot file costs nothing) reporting FAN_REPORT_DFID_NAME, with a FAN_MARK_FILESYSTEM mark
+// on each watched filesystem for FAN_CLOSE_WRITE | FAN_MODIFY | FAN_ATTRIB | FAN_CREATE | FAN_MOVED_TO |
+// FAN_DELETE | FAN_MOVED_FROM (and FAN_ONDIR, so directory creations and moves are seen).
+//  - A thread reads the events, turns each (directory handle, name) into a path (open_by_handle_at + /proc/self/fd),
+//    keeps the ones below a watched root and queues them, deduplicated; take() hands them over.
+//  - A kernel queue overflow (FAN_Q_OVERFLOW) is reported by take(): the caller must rescan the trees.
+//  - start() fails with the reason when the kernel or the filesystem refuses (no FID support, not root, ...): the
+//    caller then falls back to periodic full scans.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tiercel/core/error.hpp"
+
+namespace tiercel::hsm {
+
+struct Change {
+    std::string path;
+    bool directory = false;  // a directory was created, moved in or out, or deleted: its subtree changed
+};
+
+class ChangeTracker {
+public:
+    // `wake` is called (on the tracker's thread) whenever a change was queued.
+    static Result<std::unique_ptr<ChangeTracker>> start(const std::vector<std::string>& roots,
+                                                        std::function<void()> wake);
+    ~ChangeTracker();
+    ChangeTracker(const ChangeTracker&) = delete;
+    ChangeTracker& operator=(const ChangeTracker&) = delete;
+
+    // The changes queued since the last call; `overflowed` is true when events were lost meanwhile.
+    std::vector<Change> take(bool& overflowed);
+    uint64_t events() const { return events_; }
+
+private:
+    ChangeTracker(int group_fd, int stop_fd, std::vector<std::string> roots, std::function<void()> wake);
+    void run();
+    void dispatch(const char* buffer, size_t length);
+    void queue(std::string path, bool directory);
+
+    int group_fd_ = -1, stop_fd_ = -1;
+    std::vector<std::string> roots_;
+    std::map<std::pair<int32_t, int32_t>, int> mount_fds_;  // fsid -> an open directory on that filesystem
+    std::function<void()> wake_;
+    std::atomic<uint64_t> events_{0};
+    std::mutex mutex_;
+    std::map<std::string, bool> pending_;  // path -> directory
+    bool overflowed_ = false;
+    std::thread thread_;
+};
+
+}  // namespace tiercel::hsm
