@@ -213,6 +213,9 @@ low_water = "55%"
                 test_modified_file_becomes_dirty_incrementally(daemon, mnt)
                 test_retention_prunes_oldest(daemon, mnt, archive_dir)
                 test_water_marks_stub_coldest_first(daemon, mnt)
+                # What the daemon said about its decisions (for the person reading the test output).
+                print("\n".join(line for line in daemon.read_log().splitlines()
+                                 if "policy" in line and "policy pass" not in line)[-4000:])
             except BaseException:
                 print(daemon.read_log()[-6000:])
                 raise
