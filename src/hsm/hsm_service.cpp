@@ -111,7 +111,7 @@ Result<nlohmann::json> HsmService::status_json() {
                                 {"recalls_failed", s.recalls_failed}, {"bytes_recalled", s.bytes_filled},
                                 {"marks_added", s.marks}};
         return nlohmann::json{{"watched", watched}, {"counts", by_state}, {"recent_events", recent},
-                              {"recent_recalls", recalls}, {"interceptor", stats}, {"policy", policy_->status()}};
+                              {"recent_recalls", recalls}, {"interceptor", stats}, {"policy", policy_ ? policy_->status() : nlohmann::json(nullptr)}};
     });
 }
 

@@ -167,12 +167,12 @@ void PolicyRunner::index_tree(const std::string& root) {
 void PolicyRunner::apply_changes() {
     if (!tracker_)
         return;
-    bool overflowed = false;
-    auto changes = tracker_->take(overflowed);
     {
         std::lock_guard lock(mutex_);
-        changes_ = false;
+        changes_ = false;  // before take(): a change queued after it wakes the worker again
     }
+    bool overflowed = false;
+    auto changes = tracker_->take(overflowed);
     if (overflowed) {
         log::warning(component, "policy: the fanotify queue overflowed (events were lost): full rescan");
         {
