@@ -10,7 +10,8 @@ using tiercel::parse_config;
 
 namespace {
 
-// The example's [hsm] block with its leading "# " removed (comments after values stay comments).
+// The example's [hsm] block (up to the first line that is not a comment) with its leading "# " removed (comments
+// after values stay comments).
 std::string uncommented_example() {
     std::ifstream in(std::string(TIERCEL_SOURCE_DIR) + "/config/tiercel.toml");
     std::string line, out;
@@ -22,6 +23,8 @@ std::string uncommented_example() {
             out += line.substr(2) + "\n";
         else if (inside && line == "#")
             out += "\n";
+        else if (inside)
+            break;  // a blank or uncommented line ends the example (the next section follows)
     }
     return out;
 }
