@@ -157,6 +157,8 @@ void PolicyRunner::index_tree(const std::string& root) {
     for (auto it = std::filesystem::recursive_directory_iterator(
              root, std::filesystem::directory_options::skip_permission_denied, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (stopping())
+            return;  // a large tree must not hold up the daemon's shutdown
         if (it->is_regular_file(ec) && !it->is_symlink(ec))
             refresh(it->path().string());
     }
@@ -238,6 +240,11 @@ void PolicyRunner::mark_dirty(const std::string& path) {
     ++marked_dirty_;
 }
 
+bool PolicyRunner::stopping() const {
+    std::lock_guard lock(mutex_);
+    return stopping_;
+}
+
 std::map<std::string, bool> PolicyRunner::pinned_paths() {
     std::map<std::string, bool> pinned;
     if (auto files = catalog_.files())
@@ -281,11 +288,8 @@ void PolicyRunner::premigrate_phase(PassStats& stats) {
         for (const auto& planned : index_.evaluate(config_, pinned, now_seconds(), usage_of(config_, root))) {
             if (planned.action != "premigrate")
                 continue;
-            {
-                std::lock_guard lock(mutex_);
-                if (stopping_)
-                    return;
-            }
+            if (stopping())
+                return;
             refresh(planned.path);  // the index may lag (reads change atime without an event)
             const IndexEntry* entry = index_.find(planned.path);
             if (!entry)
@@ -328,6 +332,8 @@ void PolicyRunner::stub_phase(PassStats& stats) {
         for (const auto& planned : index_.evaluate(config_, pinned, now_seconds(), usage)) {
             if (planned.action != "stub")
                 continue;
+            if (stopping())
+                return;
             refresh(planned.path);
             const IndexEntry* entry = index_.find(planned.path);
             if (!entry || entry->state != "premigrated" || pinned[planned.path]) {

@@ -62,6 +62,7 @@ private:
     void stub_phase(PassStats& stats);
     void explain(const Decision& decision, const std::string& outcome);
     std::map<std::string, bool> pinned_paths();
+    bool stopping() const;
 
     const HsmConfig& config_;
     Catalog catalog_;
