@@ -3,11 +3,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -50,6 +55,8 @@ std::string resolve(int mount_fd, const unsigned char* raw_handle) {
     return path;
 }
 
+[[noreturn]] void relay(int group, int socket_fd, char* buffer, size_t size);
+
 }  // namespace
 
 Result<std::unique_ptr<ChangeTracker>> ChangeTracker::start(const std::vector<std::string>& roots,
@@ -79,8 +86,67 @@ Result<std::unique_ptr<ChangeTracker>> ChangeTracker::start(const std::vector<st
             tracker->mount_fds_[key] = fd;
         }
     }
+    TIERCEL_TRY(tracker->start_relay());
     tracker->thread_ = std::thread([t = tracker.get()] { t->run(); });
     return tracker;
+}
+
+// The relay child: only async-signal-safe system calls (the daemon has threads), no allocation: `buffer` was made
+// before fork(). It owns the group's last reference, so when it exits (its socket closed, i.e. the daemon stopped or
+// died) the kernel's group teardown, which waits for every access blocked in a permission or pre-content wait on the
+// same filesystem, blocks this child instead of the dying daemon, whose guardian link must close to answer them.
+namespace {
+[[noreturn]] void relay(int group, int socket_fd, char* buffer, size_t size) {
+    int low = std::min(group, socket_fd), high = std::max(group, socket_fd);
+    ::close_range(3, static_cast<unsigned>(low - 1), 0);
+    ::close_range(static_cast<unsigned>(low + 1), static_cast<unsigned>(high - 1), 0);
+    ::close_range(static_cast<unsigned>(high + 1), ~0U, 0);
+    ::prctl(PR_SET_NAME, "tiercel-hsm-rly", 0, 0, 0);
+    // The daemon's signal handling does not apply here: plain defaults, nothing blocked.
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE})
+        ::sigaction(sig, &default_action, nullptr);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    pollfd fds[2] = {{group, POLLIN, 0}, {socket_fd, 0, 0}};
+    while (true) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            ::_exit(1);
+        }
+        if (fds[1].revents & (POLLHUP | POLLERR))
+            ::_exit(0);
+        if (!(fds[0].revents & POLLIN))
+            continue;
+        ssize_t n = ::read(group, buffer, size);
+        if (n > 0 && ::send(socket_fd, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) < 0)
+            ::_exit(0);
+    }
+}
+}  // namespace
+
+Status ChangeTracker::start_relay() {
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return Error::from_errno(errno, "socketpair for the change relay");
+    static_buffer_.resize(relay_message);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int err = errno;
+        ::close(pair[0]);
+        ::close(pair[1]);
+        return Error::from_errno(err, "fork of the change relay");
+    }
+    if (pid == 0)
+        relay(group_fd_, pair[1], static_buffer_.data(), static_buffer_.size());
+    ::close(pair[1]);
+    ::close(group_fd_);  // the relay holds the group now
+    group_fd_ = pair[0];
+    relay_pid_ = pid;
+    return {};
 }
 
 ChangeTracker::ChangeTracker(int group_fd, int stop_fd, std::vector<std::string> roots, std::function<void()> wake)
@@ -95,8 +161,15 @@ ChangeTracker::~ChangeTracker() {
         thread_.join();
     for (const auto& [key, fd] : mount_fds_)
         ::close(fd);
-    ::close(group_fd_);
+    ::close(group_fd_);  // the relay sees the hang-up and exits
     ::close(stop_fd_);
+    // Reap the relay if it is done within a second; its exit may wait for readers blocked on a recall, and then it is
+    // left to finish on its own (its parent reaps it, or init once the daemon is gone).
+    for (int i = 0; relay_pid_ > 0 && i < 100; ++i) {
+        if (::waitpid(relay_pid_, nullptr, WNOHANG) != 0)
+            break;
+        ::usleep(10'000);
+    }
 }
 
 std::vector<Change> ChangeTracker::take(bool& overflowed) {
@@ -112,17 +185,25 @@ std::vector<Change> ChangeTracker::take(bool& overflowed) {
 }
 
 void ChangeTracker::run() {
-    std::vector<char> buffer(64 * 1024);
+    std::vector<char> buffer(relay_message);
     pollfd fds[2] = {{group_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
     while (true) {
         if (::poll(fds, 2, -1) < 0 && errno != EINTR)
             return;
         if (fds[1].revents)
             return;
+        if (fds[0].revents & (POLLHUP | POLLERR)) {
+            // The relay is gone: what changed from now on is unknown, so report an overflow (a rescan).
+            std::lock_guard lock(mutex_);
+            overflowed_ = true;
+            if (wake_)
+                wake_();
+            return;
+        }
         if (!(fds[0].revents & POLLIN))
             continue;
         while (true) {
-            ssize_t n = ::read(group_fd_, buffer.data(), buffer.size());
+            ssize_t n = ::recv(group_fd_, buffer.data(), buffer.size(), MSG_DONTWAIT);
             if (n <= 0)
                 break;
             dispatch(buffer.data(), static_cast<size_t>(n));

@@ -3,6 +3,11 @@
 // asked for, so reading a hot file costs nothing) reporting FAN_REPORT_DFID_NAME, with a FAN_MARK_FILESYSTEM mark
 // on each watched filesystem for FAN_CLOSE_WRITE | FAN_MODIFY | FAN_ATTRIB | FAN_CREATE | FAN_MOVED_TO |
 // FAN_DELETE | FAN_MOVED_FROM (and FAN_ONDIR, so directory creations and moves are seen).
+//  - The group lives in a small forked relay process that only reads events and passes them on over a socket: when
+//    a group is torn down, the kernel waits for every access still blocked in a pre-content wait on that filesystem
+//    (its filesystem mark is pinned meanwhile). In the daemon, that would block a killed daemon's exit before its
+//    guardian link closes, and the guardian answers those waits only once the link has closed: a deadlock. The
+//    relay exits when the daemon's end of the socket closes, and only the relay waits.
 //  - A thread reads the events, turns each (directory handle, name) into a path (open_by_handle_at + /proc/self/fd),
 //    keeps the ones below a watched root and queues them, deduplicated; take() hands them over.
 //  - A kernel queue overflow (FAN_Q_OVERFLOW) is reported by take(): the caller must rescan the trees.
@@ -17,6 +22,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include <sys/types.h>
 #include <vector>
 
 #include "tiercel/core/error.hpp"
@@ -46,8 +53,13 @@ private:
     void run();
     void dispatch(const char* buffer, size_t length);
     void queue(std::string path, bool directory);
+    Status start_relay();
 
-    int group_fd_ = -1, stop_fd_ = -1;
+    static constexpr size_t relay_message = 8192;  // one fanotify read, sent as one SOCK_SEQPACKET message
+
+    int group_fd_ = -1, stop_fd_ = -1;  // group_fd_: the fanotify group until start_relay(), then the relay socket
+    pid_t relay_pid_ = -1;
+    std::vector<char> static_buffer_;  // the relay's read buffer, allocated before fork()
     std::vector<std::string> roots_;
     std::map<std::pair<int32_t, int32_t>, int> mount_fds_;  // fsid -> an open directory on that filesystem
     std::function<void()> wake_;
