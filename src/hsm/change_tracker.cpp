@@ -132,7 +132,7 @@ Status ChangeTracker::start_relay() {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         return Error::from_errno(errno, "socketpair for the change relay");
-    static_buffer_.resize(relay_message);
+    relay_buffer_.resize(relay_message);
     pid_t pid = ::fork();
     if (pid < 0) {
         int err = errno;
@@ -141,7 +141,7 @@ Status ChangeTracker::start_relay() {
         return Error::from_errno(err, "fork of the change relay");
     }
     if (pid == 0)
-        relay(group_fd_, pair[1], static_buffer_.data(), static_buffer_.size());
+        relay(group_fd_, pair[1], relay_buffer_.data(), relay_buffer_.size());
     ::close(pair[1]);
     ::close(group_fd_);  // the relay holds the group now
     group_fd_ = pair[0];

@@ -59,7 +59,7 @@ private:
 
     int group_fd_ = -1, stop_fd_ = -1;  // group_fd_: the fanotify group until start_relay(), then the relay socket
     pid_t relay_pid_ = -1;
-    std::vector<char> static_buffer_;  // the relay's read buffer, allocated before fork()
+    std::vector<char> relay_buffer_;  // the relay's read buffer, allocated before fork()
     std::vector<std::string> roots_;
     std::map<std::pair<int32_t, int32_t>, int> mount_fds_;  // fsid -> an open directory on that filesystem
     std::function<void()> wake_;
