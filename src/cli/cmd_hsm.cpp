@@ -17,6 +17,7 @@
 #include "tiercel/cli/daemon_client.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/hsm/archiver.hpp"
+#include "tiercel/hsm/change_tracker.hpp"
 #include "tiercel/hsm/file_state.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/policy.hpp"
@@ -459,6 +460,8 @@ void add_hsm_command(CLI::App& app, CliContext& context) {
     auto args = std::make_shared<HsmArgs>();
     // Started by the daemon (fork + exec) with the fanotify group on fd 3 and its socket on fd 4; hidden from --help.
     app.add_subcommand("hsm-guardian", "")->group("")->callback([] { hsm::run_guardian(3, 4); });
+    // Started by the daemon's change tracker (fork + exec) with its notification group on fd 3 and a socket on fd 4.
+    app.add_subcommand("hsm-relay", "")->group("")->callback([] { hsm::run_change_relay(3, 4); });
     CLI::App* hsm = app.add_subcommand("hsm", "Archive cold files of a native filesystem and recall them on access.");
     hsm->require_subcommand(1);
     auto run = [&context](auto f) { return [&context, f] { context.exit_code = f(); }; };

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/socket.h>
@@ -55,12 +54,10 @@ std::string resolve(int mount_fd, const unsigned char* raw_handle) {
     return path;
 }
 
-[[noreturn]] void relay(int group, int socket_fd, char* buffer, size_t size);
-
 }  // namespace
 
 Result<std::unique_ptr<ChangeTracker>> ChangeTracker::start(const std::vector<std::string>& roots,
-                                                            std::function<void()> wake) {
+                                                            std::function<void()> wake, const std::string& program) {
     int group = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
                                 O_RDONLY | O_CLOEXEC | O_LARGEFILE);
     if (group < 0)
@@ -86,30 +83,14 @@ Result<std::unique_ptr<ChangeTracker>> ChangeTracker::start(const std::vector<st
             tracker->mount_fds_[key] = fd;
         }
     }
-    TIERCEL_TRY(tracker->start_relay());
+    TIERCEL_TRY(tracker->start_relay(program));
     tracker->thread_ = std::thread([t = tracker.get()] { t->run(); });
     return tracker;
 }
 
-// The relay child: only async-signal-safe system calls (the daemon has threads), no allocation: `buffer` was made
-// before fork(). It owns the group's last reference, so when it exits (its socket closed, i.e. the daemon stopped or
-// died) the kernel's group teardown, which waits for every access blocked in a permission or pre-content wait on the
-// same filesystem, blocks this child instead of the dying daemon, whose guardian link must close to answer them.
-namespace {
-[[noreturn]] void relay(int group, int socket_fd, char* buffer, size_t size) {
-    int low = std::min(group, socket_fd), high = std::max(group, socket_fd);
-    ::close_range(3, static_cast<unsigned>(low - 1), 0);
-    ::close_range(static_cast<unsigned>(low + 1), static_cast<unsigned>(high - 1), 0);
-    ::close_range(static_cast<unsigned>(high + 1), ~0U, 0);
-    ::prctl(PR_SET_NAME, "tiercel-hsm-rly", 0, 0, 0);
-    // The daemon's signal handling does not apply here: plain defaults, nothing blocked.
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE})
-        ::sigaction(sig, &default_action, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+// The relay process's loop (see the header): one fanotify read, one message.
+void run_change_relay(int group, int socket_fd) {
+    std::vector<char> buffer(ChangeTracker::relay_message);
     pollfd fds[2] = {{group, POLLIN, 0}, {socket_fd, 0, 0}};
     while (true) {
         if (::poll(fds, 2, -1) < 0) {
@@ -121,18 +102,19 @@ namespace {
             ::_exit(0);
         if (!(fds[0].revents & POLLIN))
             continue;
-        ssize_t n = ::read(group, buffer, size);
-        if (n > 0 && ::send(socket_fd, buffer, static_cast<size_t>(n), MSG_NOSIGNAL) < 0)
+        ssize_t n = ::read(group, buffer.data(), buffer.size());
+        if (n > 0 && ::send(socket_fd, buffer.data(), static_cast<size_t>(n), MSG_NOSIGNAL) < 0)
             ::_exit(0);
     }
 }
-}  // namespace
 
-Status ChangeTracker::start_relay() {
+// The relay is a fresh image (fork + exec of this binary), like the guardian: a forked copy of the daemon would keep
+// its io_uring rings, and with them its sockets, alive after the daemon dies. The child closes everything but the
+// group (fd 3) and its socket (fd 4) before exec; only async-signal-safe calls run between fork and exec.
+Status ChangeTracker::start_relay(const std::string& program) {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
         return Error::from_errno(errno, "socketpair for the change relay");
-    relay_buffer_.resize(relay_message);
     pid_t pid = ::fork();
     if (pid < 0) {
         int err = errno;
@@ -140,8 +122,20 @@ Status ChangeTracker::start_relay() {
         ::close(pair[1]);
         return Error::from_errno(err, "fork of the change relay");
     }
-    if (pid == 0)
-        relay(group_fd_, pair[1], relay_buffer_.data(), relay_buffer_.size());
+    if (pid == 0) {
+        for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
+            ::signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        int group_copy = ::fcntl(group_fd_, F_DUPFD, 10);
+        int socket_copy = ::fcntl(pair[1], F_DUPFD, 10);
+        ::dup2(group_copy, 3);  // dup2 clears FD_CLOEXEC on the new fds
+        ::dup2(socket_copy, 4);
+        ::close_range(5, ~0U, 0);
+        ::execl(program.c_str(), "tiercel", "hsm-relay", static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
     ::close(pair[1]);
     ::close(group_fd_);  // the relay holds the group now
     group_fd_ = pair[0];

@@ -7,7 +7,7 @@
 //    a group is torn down, the kernel waits for every access still blocked in a pre-content wait on that filesystem
 //    (its filesystem mark is pinned meanwhile). In the daemon, that would block a killed daemon's exit before its
 //    guardian link closes, and the guardian answers those waits only once the link has closed: a deadlock. The
-//    relay exits when the daemon's end of the socket closes, and only the relay waits.
+//    relay (`tiercel hsm-relay`, exec'd) exits when the daemon's end of the socket closes, and only the relay waits.
 //  - A thread reads the events, turns each (directory handle, name) into a path (open_by_handle_at + /proc/self/fd),
 //    keeps the ones below a watched root and queues them, deduplicated; take() hands them over.
 //  - A kernel queue overflow (FAN_Q_OVERFLOW) is reported by take(): the caller must rescan the trees.
@@ -37,9 +37,11 @@ struct Change {
 
 class ChangeTracker {
 public:
-    // `wake` is called (on the tracker's thread) whenever a change was queued.
+    // `wake` is called (on the tracker's thread) whenever a change was queued. `program` is the tiercel binary that
+    // runs the relay (`program hsm-relay`); the daemon is that binary.
     static Result<std::unique_ptr<ChangeTracker>> start(const std::vector<std::string>& roots,
-                                                        std::function<void()> wake);
+                                                        std::function<void()> wake,
+                                                        const std::string& program = "/proc/self/exe");
     ~ChangeTracker();
     ChangeTracker(const ChangeTracker&) = delete;
     ChangeTracker& operator=(const ChangeTracker&) = delete;
@@ -48,18 +50,18 @@ public:
     std::vector<Change> take(bool& overflowed);
     uint64_t events() const { return events_; }
 
+    static constexpr size_t relay_message = 8192;  // one fanotify read, sent as one SOCK_SEQPACKET message
+
 private:
     ChangeTracker(int group_fd, int stop_fd, std::vector<std::string> roots, std::function<void()> wake);
     void run();
     void dispatch(const char* buffer, size_t length);
     void queue(std::string path, bool directory);
-    Status start_relay();
+    Status start_relay(const std::string& program);
 
-    static constexpr size_t relay_message = 8192;  // one fanotify read, sent as one SOCK_SEQPACKET message
 
     int group_fd_ = -1, stop_fd_ = -1;  // group_fd_: the fanotify group until start_relay(), then the relay socket
     pid_t relay_pid_ = -1;
-    std::vector<char> relay_buffer_;  // the relay's read buffer, allocated before fork()
     std::vector<std::string> roots_;
     std::map<std::pair<int32_t, int32_t>, int> mount_fds_;  // fsid -> an open directory on that filesystem
     std::function<void()> wake_;
@@ -69,5 +71,9 @@ private:
     bool overflowed_ = false;
     std::thread thread_;
 };
+
+// The relay process (`tiercel hsm-relay`, started by ChangeTracker with the group on fd 3 and the socket on fd 4):
+// passes every read of the group on as one message; exits when the daemon's end of the socket closes.
+[[noreturn]] void run_change_relay(int group_fd, int socket_fd);
 
 }  // namespace tiercel::hsm

@@ -1,6 +1,7 @@
 // The change tracker against the real kernel: a FAN_CLASS_NOTIF group with a filesystem mark on the filesystem of a
 // temporary directory (needs root, as the daemon does). Creations, writes, renames and deletions below the watched
-// directory come back as paths; activity elsewhere on the same filesystem does not.
+// directory come back as paths; activity elsewhere on the same filesystem does not. The group is held by the real
+// relay process (build/tiercel hsm-relay).
 #include <doctest/doctest.h>
 
 #include <unistd.h>
@@ -46,7 +47,11 @@ TEST_CASE("the change tracker reports creations, writes, renames and deletions b
     fs::create_directories(base / "watched");
     fs::create_directories(base / "elsewhere");
     std::string root = (base / "watched").string();
-    auto tracker = ChangeTracker::start({root}, nullptr);
+    // The relay runs as `tiercel hsm-relay`: the daemon binary next to this test binary's directory (build/tiercel).
+    std::string program = (fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tiercel").string();
+    std::string missing = "the tiercel binary is needed for the relay: " + program;
+    REQUIRE_MESSAGE(fs::exists(program), missing);
+    auto tracker = ChangeTracker::start({root}, nullptr, program);
     REQUIRE_MESSAGE(tracker.ok(), (tracker.ok() ? "" : tracker.error().describe()));
 
     fs::create_directories(base / "watched" / "sub");
