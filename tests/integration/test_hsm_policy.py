@@ -15,6 +15,7 @@ import time
 
 from hsm_testlib import (ext4_mount, hsm_sections, kill_guardian, resident_bytes, sha256_file, sha256_of_pattern,
                          state_xattr, write_pattern)
+import tiercel_testlib
 from tiercel_testlib import Daemon, check, finish, run_cli
 
 MiB = 1 << 20
@@ -213,9 +214,13 @@ low_water = "55%"
                 test_modified_file_becomes_dirty_incrementally(daemon, mnt)
                 test_retention_prunes_oldest(daemon, mnt, archive_dir)
                 test_water_marks_stub_coldest_first(daemon, mnt)
-                # What the daemon said about its decisions (for the person reading the test output).
-                print("\n".join(line for line in daemon.read_log().splitlines()
-                                 if "policy" in line and "policy pass" not in line)[-4000:])
+                # What the daemon said about its decisions (for the person reading the test output); all of it
+                # when something failed.
+                log = daemon.read_log()
+                if tiercel_testlib._failures:
+                    print(log[-8000:])
+                else:
+                    print("\n".join(line for line in log.splitlines() if "policy" in line and "pass:" not in line))
             except BaseException:
                 print(daemon.read_log()[-6000:])
                 raise
