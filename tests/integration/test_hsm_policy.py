@@ -65,6 +65,9 @@ def test_initial_scan_premigrates(daemon, mnt):
           f"a.bin: {state_xattr(path)!r}")
     check(state_xattr(os.path.join(mnt, "cold", "tiny.bin")) == "", "a file below min_size stays resident")
     check(state_xattr(os.path.join(mnt, "hot", "b.bin")) == "", "a file no rule includes stays resident")
+    # The xattr is written inside the premigration; the decision and the pass counters are recorded right after.
+    wait_for("the pass that premigrated a.bin ends",
+             lambda: (policy(daemon).get("policy", {}).get("last_pass") or {}).get("premigrated", 0) >= 1)
     p = policy(daemon).get("policy", {})
     check(p.get("mode") == "incremental", f"change tracking is on: {p.get('mode')} {p.get('fallback_reason')}")
     check(p.get("full_scans") == 1, f"one full scan at start: {p.get('full_scans')}")
