@@ -188,8 +188,11 @@ void ChangeTracker::run() {
             return;
         if (fds[0].revents & (POLLHUP | POLLERR)) {
             // The relay is gone: what changed from now on is unknown, so report an overflow (a rescan).
-            std::lock_guard lock(mutex_);
-            overflowed_ = true;
+            {
+                std::lock_guard lock(mutex_);
+                overflowed_ = true;
+                alive_ = false;
+            }
             if (wake_)
                 wake_();
             return;

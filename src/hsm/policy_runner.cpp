@@ -124,7 +124,7 @@ void PolicyRunner::run() {
         std::lock_guard work(work_mutex_);
         apply_changes();
         if (std::chrono::system_clock::now() >= next) {
-            if (!tracker_)
+            if (!tracking())
                 full_scan();
             pass();
             next = std::chrono::system_clock::now() + config_.scan_interval;
@@ -238,6 +238,21 @@ void PolicyRunner::mark_dirty(const std::string& path) {
     log::info(component, "policy: " + path + " changed after it was archived: dirty");
     std::lock_guard lock(mutex_);
     ++marked_dirty_;
+}
+
+// Whether the index is kept current; the first time the relay is found gone the runner switches to full scans.
+bool PolicyRunner::tracking() {
+    if (!tracker_)
+        return false;
+    if (tracker_->alive())
+        return true;
+    std::lock_guard lock(mutex_);
+    if (mode_ == "incremental") {
+        mode_ = "full-scan";
+        fallback_reason_ = "the change relay (tiercel hsm-relay) exited";
+        log::warning(component, "policy: " + fallback_reason_ + ": every pass rescans the watched trees from now on");
+    }
+    return false;
 }
 
 bool PolicyRunner::stopping() const {

@@ -6,11 +6,14 @@ notification group for change tracking, the pre-content group for stubs) and a r
   second full scan;
 - retention (keep_versions = 2) prunes the oldest version from the catalog and its payload from the dir target;
   `hsm restore --version 1` then says it was pruned, and version 2 still restores;
-- filling the filesystem above high_water stubs premigrated files coldest first until usage is below low_water.
+- filling the filesystem above high_water stubs premigrated files coldest first until usage is below low_water;
+- when the change relay process is gone (killed here), the daemon says so and rescans the trees at every pass.
 Needs root and Linux 6.14+."""
 import glob
 import json
 import os
+import signal
+import subprocess
 import time
 
 from hsm_testlib import (ext4_mount, hsm_sections, kill_guardian, resident_bytes, sha256_file, sha256_of_pattern,
@@ -181,6 +184,24 @@ def test_water_marks_stub_coldest_first(daemon, mnt):
     check(sha256_file(files["c1"]) == sha256_of_pattern(size, seed=70), "the coldest stub still reads back")
 
 
+def test_relay_gone_falls_back_to_full_scans(daemon, mnt):
+    relays = subprocess.run(["pgrep", "-P", str(daemon.process.pid), "-f", "hsm-relay"], capture_output=True,
+                            text=True).stdout.split()
+    check(len(relays) == 1, f"one change relay runs as a child of the daemon: {relays}")
+    before = policy(daemon)["policy"]["full_scans"]
+    for pid in relays:
+        os.kill(int(pid), signal.SIGKILL)
+    path = os.path.join(mnt, "cold", "after.bin")
+    write_pattern(path, 2 * MiB, seed=50)
+    make_old(path, 3)
+    check(wait_for("after.bin premigrated by a full scan", lambda: state_xattr(path).startswith("state=premigrated")),
+          f"after.bin: {state_xattr(path)!r}")
+    p = policy(daemon)["policy"]
+    check(p["mode"] == "full-scan" and "relay" in p.get("fallback_reason", ""), f"fallback: {p['mode']}")
+    check(p["full_scans"] > before, f"full scans instead of tracking: {p['full_scans']}")
+    check("every pass rescans the watched trees" in daemon.read_log(), "the fallback is logged")
+
+
 def main():
     with ext4_mount("320M") as (workdir, mnt):
         archive_dir = os.path.join(workdir, "archive")
@@ -217,6 +238,7 @@ low_water = "55%"
                 test_modified_file_becomes_dirty_incrementally(daemon, mnt)
                 test_retention_prunes_oldest(daemon, mnt, archive_dir)
                 test_water_marks_stub_coldest_first(daemon, mnt)
+                test_relay_gone_falls_back_to_full_scans(daemon, mnt)
                 # What the daemon said about its decisions (for the person reading the test output); all of it
                 # when something failed.
                 log = daemon.read_log()

@@ -49,6 +49,8 @@ public:
     // The changes queued since the last call; `overflowed` is true when events were lost meanwhile.
     std::vector<Change> take(bool& overflowed);
     uint64_t events() const { return events_; }
+    // False once the relay has gone (its socket hung up): nothing is tracked any more.
+    bool alive() const { return alive_; }
 
     static constexpr size_t relay_message = 8192;  // one fanotify read, sent as one SOCK_SEQPACKET message
 
@@ -66,6 +68,7 @@ private:
     std::map<std::pair<int32_t, int32_t>, int> mount_fds_;  // fsid -> an open directory on that filesystem
     std::function<void()> wake_;
     std::atomic<uint64_t> events_{0};
+    std::atomic<bool> alive_{true};
     std::mutex mutex_;
     std::map<std::string, bool> pending_;  // path -> directory
     bool overflowed_ = false;

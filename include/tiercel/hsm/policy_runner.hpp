@@ -63,6 +63,7 @@ private:
     void explain(const Decision& decision, const std::string& outcome);
     std::map<std::string, bool> pinned_paths();
     bool stopping() const;
+    bool tracking();
 
     const HsmConfig& config_;
     Catalog catalog_;
