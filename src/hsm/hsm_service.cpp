@@ -135,7 +135,7 @@ nlohmann::json HsmService::usage() const {
     return watched;
 }
 
-Status HsmService::space_pass() {
+Status HsmService::water_mark_pass() {
     if (!active() || !policy_)
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
     return policy_->space_pass();

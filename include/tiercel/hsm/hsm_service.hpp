@@ -52,7 +52,7 @@ public:
     nlohmann::json usage() const;
     // Stub premigrated files, coldest first, on every watched filesystem above high_water (until below low_water),
     // now, on the caller's thread (blocking; not on the core loop).
-    Status space_pass();
+    Status water_mark_pass();
 
 private:
     Status restore_marks();
