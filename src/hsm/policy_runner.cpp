@@ -276,7 +276,10 @@ void PolicyRunner::pass() {
     stats.evaluated = index_.size();
     premigrate_phase(stats);
     stub_phase(stats);
-    if (auto pruned = apply_retention_all(catalog_, targets_, config_)) {
+    std::unique_lock archive(archive_mutex_);
+    auto pruned_all = apply_retention_all(catalog_, targets_, config_);
+    archive.unlock();
+    if (auto& pruned = pruned_all) {
         stats.versions_pruned = pruned->versions_pruned;
         stats.pruned_bytes = pruned->payload_bytes;
     } else {
@@ -318,8 +321,12 @@ void PolicyRunner::premigrate_phase(PassStats& stats) {
             for (const auto& name : d.copies)
                 if (Target* target = targets_.find(name))
                     targets.push_back(target);
-            std::lock_guard archive(archive_mutex_);
-            auto done = premigrate(catalog_, targets, d.path, config_.compression_level);
+            // The lock covers the premigration and its retention only: refresh() below may mark the file dirty
+            // (it may have changed again already), which takes the lock itself.
+            auto done = [&] {
+                std::lock_guard archive(archive_mutex_);
+                return premigrate(catalog_, targets, d.path, config_.compression_level);
+            }();
             if (!done) {
                 ++stats.premigrate_failed;
                 (void)catalog_.add_event("premigrate-failed", d.path, done.error().describe());
@@ -329,9 +336,12 @@ void PolicyRunner::premigrate_phase(PassStats& stats) {
             ++stats.premigrated;
             stats.premigrated_bytes += done->size;
             explain(d, "premigrated: version " + std::to_string(done->version));
-            if (auto pruned = apply_retention(catalog_, targets_, config_, done->file_id)) {
-                stats.versions_pruned += pruned->versions_pruned;
-                stats.pruned_bytes += pruned->payload_bytes;
+            {
+                std::lock_guard archive(archive_mutex_);
+                if (auto pruned = apply_retention(catalog_, targets_, config_, done->file_id)) {
+                    stats.versions_pruned += pruned->versions_pruned;
+                    stats.pruned_bytes += pruned->payload_bytes;
+                }
             }
             refresh(d.path);
         }
