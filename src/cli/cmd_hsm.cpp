@@ -17,10 +17,12 @@
 #include "tiercel/cli/daemon_client.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/hsm/archiver.hpp"
+#include "tiercel/hsm/change_tracker.hpp"
 #include "tiercel/hsm/file_state.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/policy.hpp"
 #include "tiercel/hsm/report.hpp"
+#include "tiercel/hsm/retention.hpp"
 #include "tiercel/pool/pool_from_config.hpp"
 
 namespace tiercel::cli {
@@ -142,6 +144,10 @@ int premigrate_all(HsmSetup& setup, const std::vector<std::string>& paths, bool 
             report.push_back({{"path", absolute(path)}, {"error", done.error().describe()}});
             continue;
         }
+        if (!done->already)
+            if (auto pruned = hsm::apply_retention(setup.catalog, setup.targets, setup.config.hsm, done->file_id);
+                !pruned)
+                report_error("retention for " + path, pruned.error());
         report.push_back({{"path", absolute(path)}, {"state", "premigrated"}, {"version", done->version},
                           {"size", done->size}, {"payload_bytes", done->payload_bytes}, {"already", done->already}});
         if (!json)
@@ -331,6 +337,22 @@ int ls_command(CliContext& context, const HsmArgs& args) {
     return kExitOk;
 }
 
+// Why a version cannot be restored: never archived, or pruned by retention (version numbers only grow, and the
+// current version is never pruned, so a missing number below the current one was pruned).
+Error missing_version(hsm::Catalog& catalog, const HsmConfig& config, const hsm::FileRow& file, int64_t wanted) {
+    std::string kept;
+    if (auto versions = catalog.versions(file.id))
+        for (const auto& v : *versions)
+            kept += (kept.empty() ? "" : ", ") + std::to_string(v.version);
+    if (wanted >= 1 && wanted < file.current_version)
+        return make_error(Errc::not_found, file.path + ": version " + std::to_string(wanted) +
+                                               " was pruned by retention (keep_versions = " +
+                                               std::to_string(config.keep_versions) + ", keep_days = " +
+                                               std::to_string(config.keep_days) + "); kept versions: " + kept);
+    return make_error(Errc::not_found, file.path + " has no version " + std::to_string(wanted) +
+                                           (kept.empty() ? "" : " (versions: " + kept + ")"));
+}
+
 int restore_command(CliContext& context, const HsmArgs& args) {
     auto s = setup(context);
     if (!s)
@@ -346,8 +368,7 @@ int restore_command(CliContext& context, const HsmArgs& args) {
     auto version = s->catalog.version((*file)->id, wanted);
     auto copies = s->catalog.copies((*file)->id, wanted);
     if (!version || !*version || !copies || copies->empty())
-        return report_error("hsm restore", make_error(Errc::not_found, path + " has no version " +
-                                                                           std::to_string(wanted)));
+        return report_error("hsm restore", missing_version(s->catalog, s->config.hsm, **file, wanted));
     Error last(Errc::unavailable, "no copy could be read");
     for (const auto& copy : *copies) {
         hsm::Target* target = s->targets.find(copy.target);
@@ -439,6 +460,8 @@ void add_hsm_command(CLI::App& app, CliContext& context) {
     auto args = std::make_shared<HsmArgs>();
     // Started by the daemon (fork + exec) with the fanotify group on fd 3 and its socket on fd 4; hidden from --help.
     app.add_subcommand("hsm-guardian", "")->group("")->callback([] { hsm::run_guardian(3, 4); });
+    // Started by the daemon's change tracker (fork + exec) with its notification group on fd 3 and a socket on fd 4.
+    app.add_subcommand("hsm-relay", "")->group("")->callback([] { hsm::run_change_relay(3, 4); });
     CLI::App* hsm = app.add_subcommand("hsm", "Archive cold files of a native filesystem and recall them on access.");
     hsm->require_subcommand(1);
     auto run = [&context](auto f) { return [&context, f] { context.exit_code = f(); }; };

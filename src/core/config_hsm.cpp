@@ -69,6 +69,11 @@ void parse_hsm_section(TableReader& root, HsmConfig& hsm) {
     int64_t level = hsm.compression_level;
     reader.read_int("compression_level", level, 1, 19);
     hsm.compression_level = static_cast<int>(level);
+    reader.read_duration("scan_interval", hsm.scan_interval);
+    if (hsm.scan_interval < std::chrono::seconds(1))
+        reader.fail("scan_interval", "must be at least 1s (the daemon evaluates its candidates this often)");
+    reader.read_int("keep_versions", hsm.keep_versions, 0, 1'000'000);
+    reader.read_int("keep_days", hsm.keep_days, 0, 100'000);
 
     std::set<std::string> names;
     auto targets = reader.table_array("target");
@@ -128,6 +133,9 @@ void render_hsm_section(const HsmConfig& hsm, toml::table& out) {
     toml::table table{{"watch", strings(hsm.watch)},
                       {"recall_timeout", format_duration(hsm.recall_timeout)},
                       {"compression_level", hsm.compression_level},
+                      {"scan_interval", format_duration(hsm.scan_interval)},
+                      {"keep_versions", hsm.keep_versions},
+                      {"keep_days", hsm.keep_days},
                       {"target", std::move(targets)},
                       {"rule", std::move(rules)},
                       {"process", std::move(processes)},

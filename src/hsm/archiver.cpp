@@ -3,9 +3,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "tiercel/hsm/file_state.hpp"
@@ -15,6 +17,9 @@ namespace {
 
 struct Fd {
     int fd = -1;
+    explicit Fd(int f = -1) : fd(f) {}
+    Fd(Fd&& other) noexcept : fd(std::exchange(other.fd, -1)) {}
+    Fd& operator=(Fd&&) = delete;
     ~Fd() {
         if (fd >= 0)
             ::close(fd);
@@ -42,6 +47,20 @@ Result<uint64_t> write_copy(Target& target, int fd, const PayloadHeader& header,
         return make_error(Errc::corruption, "target " + target.name() + ": " + key + " reads back differently");
     TIERCEL_TRY(verify_payload(*source, stored_header, table));
     return written.payload_size;
+}
+
+// Premigrations into one catalog take turns across processes (the CLI, the daemon's job thread and its policy
+// runner): two writers of the same new version would write the same payload key, and the loser's cleanup would
+// remove the object the winner recorded. flock() also excludes two opens in one process.
+Result<Fd> lock_archiving(Catalog& catalog) {
+    std::string path = catalog.database().path() + ".archive-lock";
+    Fd lock{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+    if (lock.fd < 0)
+        return Error::from_errno(errno, path);
+    while (::flock(lock.fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return Error::from_errno(errno, "flock " + path);
+    return lock;
 }
 
 Result<bool> matches_current_version(Catalog& catalog, int fd, const Snapshot& now) {
@@ -88,6 +107,7 @@ Result<PremigrateResult> premigrate(Catalog& catalog, const std::vector<Target*>
     if (targets.empty())
         return make_error(Errc::invalid_input, "no target to archive " + path_in + " to");
     TIERCEL_ASSIGN(auto path, absolute(path_in));
+    TIERCEL_ASSIGN(Fd turn, lock_archiving(catalog));
     Fd file{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)};
     if (file.fd < 0)
         return Error::from_errno(errno, path);

@@ -231,6 +231,25 @@ Result<std::vector<CopyRow>> Catalog::all_copies() {
     return collect<CopyRow>(s, copy_row);
 }
 
+Status Catalog::remove_version(int64_t file_id, int64_t version) {
+    TIERCEL_ASSIGN(auto file, file_by_id(file_id));
+    if (file && file->current_version == version)
+        return make_error(Errc::invalid_input, "version " + std::to_string(version) + " of " + file->path +
+                                                   " is the current one: never pruned");
+    TIERCEL_ASSIGN(auto transaction, sqlite::Transaction::begin(db_));
+    for (std::string_view table : {"frames", "copies", "versions"}) {
+        TIERCEL_ASSIGN(auto s, db_.prepare("DELETE FROM " + std::string(table) + " WHERE file_id = ? AND version = ?"));
+        s.bind(1, file_id).bind(2, version);
+        TIERCEL_TRY(s.run());
+    }
+    return transaction.commit();
+}
+
+Result<std::vector<int64_t>> Catalog::files_with_old_versions() {
+    TIERCEL_ASSIGN(auto s, db_.prepare("SELECT file_id FROM versions GROUP BY file_id HAVING COUNT(*) > 1"));
+    return collect<int64_t>(s, [](const sqlite::Statement& row) { return row.column_int64(0); });
+}
+
 Result<std::vector<FileRow>> Catalog::files(const std::string& state, const std::string& prefix) {
     TIERCEL_ASSIGN(auto s, db_.prepare("SELECT " + std::string(file_columns) +
                                        " FROM files WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR path = ?2 OR "

@@ -2,7 +2,6 @@
 #include "tiercel/hsm/hsm_service.hpp"
 
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,7 +13,9 @@
 #include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/hsm/guardian.hpp"
+#include "tiercel/hsm/policy_runner.hpp"
 #include "tiercel/hsm/report.hpp"
+#include "tiercel/hsm/retention.hpp"
 #include "tiercel/pool/pool_service.hpp"
 
 namespace tiercel::hsm {
@@ -26,6 +27,7 @@ HsmService::HsmService(Daemon& daemon, pool::PoolService* pool_service)
     : daemon_(daemon), pool_service_(pool_service) {}
 
 HsmService::~HsmService() {
+    policy_.reset();
     jobs_.join();
     interceptor_.reset();
     if (guardian_link_ >= 0)
@@ -58,6 +60,11 @@ Status HsmService::start() {
     interceptor_ = std::make_unique<Interceptor>(daemon_.loop(), *catalog_, targets_, options, group.group_fd);
     TIERCEL_TRY(restore_marks());
     interceptor_->start();
+    TIERCEL_ASSIGN(auto policy_catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
+    policy_ = std::make_unique<PolicyRunner>(
+        config, std::move(policy_catalog), targets_, [this](int fd) { return interceptor_->mark_fd(fd); },
+        archive_mutex_);
+    policy_->start();  // the initial scan runs on the runner's thread: readiness does not wait for it
     return {};
 }
 
@@ -82,6 +89,8 @@ Status HsmService::restore_marks() {
 }
 
 void HsmService::stop() {
+    if (policy_)
+        policy_->stop();
     if (interceptor_)
         interceptor_->stop();
 }
@@ -89,21 +98,7 @@ void HsmService::stop() {
 Result<nlohmann::json> HsmService::status_json() {
     if (!active())
         return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
-    const HsmConfig& config = daemon_.config().hsm;
-    nlohmann::json watched = nlohmann::json::array();
-    for (const auto& path : config.watch) {
-        struct statvfs vfs {};
-        nlohmann::json entry = {{"path", path}, {"high_water", config.high_water}, {"low_water", config.low_water}};
-        if (::statvfs(path.c_str(), &vfs) == 0 && vfs.f_blocks > 0) {
-            double used = 1.0 - double(vfs.f_bavail) / double(vfs.f_blocks);
-            entry["size_bytes"] = uint64_t(vfs.f_blocks) * vfs.f_frsize;
-            entry["used_fraction"] = used;
-            entry["above_high_water"] = used > config.high_water;
-        } else {
-            entry["error"] = "cannot statvfs";
-        }
-        watched.push_back(entry);
-    }
+    nlohmann::json watched = usage();
     return catalog_->with([&](Catalog& catalog) -> Result<nlohmann::json> {
         TIERCEL_ASSIGN(auto counts, catalog.counts_by_state());
         TIERCEL_ASSIGN(auto events, catalog.recent_events(20));
@@ -125,8 +120,34 @@ Result<nlohmann::json> HsmService::status_json() {
                                 {"marks_added", s.marks},   {"truncates", s.truncates},
                                 {"mode", interceptor_->mark_name()}};
         return nlohmann::json{{"watched", watched}, {"counts", by_state}, {"recent_events", recent},
-                              {"recent_recalls", recalls}, {"interceptor", stats}};
+                              {"recent_recalls", recalls}, {"interceptor", stats}, {"policy", policy_ ? policy_->status() : nlohmann::json(nullptr)}};
     });
+}
+
+nlohmann::json HsmService::usage() const {
+    const HsmConfig& config = daemon_.config().hsm;
+    nlohmann::json watched = nlohmann::json::array();
+    for (const auto& path : config.watch) {
+        WatchUsage usage = usage_of(config, path);
+        nlohmann::json entry = {{"path", path}, {"high_water", config.high_water}, {"low_water", config.low_water}};
+        if (usage.total_bytes > 0) {
+            entry["size_bytes"] = usage.total_bytes;
+            entry["used_bytes"] = usage.used_bytes;
+            entry["used_fraction"] = usage.used_fraction;
+            entry["above_high_water"] = usage.above_high_water;
+            entry["bytes_to_free"] = usage.bytes_to_free;
+        } else {
+            entry["error"] = "cannot statvfs";
+        }
+        watched.push_back(entry);
+    }
+    return watched;
+}
+
+Status HsmService::water_mark_pass() {
+    if (!active() || !policy_)
+        return make_error(Errc::not_found, "no [hsm] section in the config: the HSM is off");
+    return policy_->space_pass();
 }
 
 Result<nlohmann::json> HsmService::file_json(const std::string& path) {
@@ -182,6 +203,7 @@ void HsmService::stub_one(const std::string& path) {
         return;
     }
     // The hole punch may raise a pre-content event on this thread: the interceptor lets it through (BypassScope).
+    std::lock_guard archive(archive_mutex_);
     BypassScope bypass;
     auto done = catalog_->with([&](Catalog& catalog) {
         return stub(catalog, path, [this](int fd) { return interceptor_->mark_fd(fd); });
@@ -199,6 +221,7 @@ void HsmService::premigrate_one(const std::string& path) {
     std::vector<Target*> targets;
     for (const auto& target : targets_.all)
         targets.push_back(target.get());
+    std::lock_guard archive(archive_mutex_);
     auto done = premigrate(*job_catalog_, targets, path, daemon_.config().hsm.compression_level);
     if (!done) {
         log::error(component, "premigrate " + path + ": " + done.error().describe());
@@ -207,6 +230,8 @@ void HsmService::premigrate_one(const std::string& path) {
         (void)job_catalog_->add_event("premigrate-failed", path, done.error().describe());
     } else if (done->already) {
         (void)job_catalog_->add_event("premigrate", path, "already current");
+    } else if (auto pruned = apply_retention(*job_catalog_, targets_, daemon_.config().hsm, done->file_id); !pruned) {
+        log::warning(component, "retention for " + path + ": " + pruned.error().describe());
     }
 }
 

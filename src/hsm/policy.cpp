@@ -55,8 +55,6 @@ bool parts_match(const std::vector<std::string_view>& pattern, size_t p, const s
     return i < path.size() && segment_match(pattern[p], path[i]) && parts_match(pattern, p + 1, path, i + 1);
 }
 
-int64_t seconds(const timespec& t) { return t.tv_sec; }
-
 const HsmRuleConfig* matching_rule(const HsmConfig& config, const std::string& path) {
     for (const auto& rule : config.rules) {
         bool included = std::any_of(rule.include.begin(), rule.include.end(),
@@ -69,11 +67,13 @@ const HsmRuleConfig* matching_rule(const HsmConfig& config, const std::string& p
     return nullptr;
 }
 
-Decision decide(const HsmConfig& config, const std::string& path, const struct stat& st, const std::string& state,
+}  // namespace
+
+Decision decide(const HsmConfig& config, const std::string& path, const FileFacts& facts, const std::string& state,
                 bool pinned, int64_t now) {
-    Decision d{path, "keep", "", "", state, static_cast<uint64_t>(st.st_size), 0, {}};
+    Decision d{path, "keep", "", "", state, pinned, facts.size, 0, {}};
     // ctime is not "use": Tiercel's own xattr updates change it.
-    int64_t last_use = std::max(seconds(st.st_atim), seconds(st.st_mtim));
+    int64_t last_use = std::max(facts.atime, facts.mtime);
     d.idle_seconds = std::max<int64_t>(0, now - last_use);
     const HsmRuleConfig* rule = matching_rule(config, path);
     if (!rule) {
@@ -101,7 +101,8 @@ Decision decide(const HsmConfig& config, const std::string& path, const struct s
 }
 
 WatchUsage usage_of(const HsmConfig& config, const std::string& path) {
-    WatchUsage usage{path};
+    WatchUsage usage;
+    usage.path = path;
     struct statvfs vfs {};
     if (::statvfs(path.c_str(), &vfs) != 0 || vfs.f_blocks == 0)
         return usage;
@@ -114,7 +115,30 @@ WatchUsage usage_of(const HsmConfig& config, const std::string& path) {
     return usage;
 }
 
-}  // namespace
+void plan_stubs(std::vector<Decision>& files, size_t first, const WatchUsage& usage) {
+    std::vector<Decision*> candidates;
+    for (size_t i = first; i < files.size(); ++i)
+        if (files[i].state == "premigrated" && !files[i].pinned)
+            candidates.push_back(&files[i]);
+    // Coldest first; equal idle times in path order, so a plan is the same from one run to the next.
+    std::sort(candidates.begin(), candidates.end(), [](const Decision* a, const Decision* b) {
+        return a->idle_seconds != b->idle_seconds ? a->idle_seconds > b->idle_seconds : a->path < b->path;
+    });
+    uint64_t freed = 0;
+    for (Decision* d : candidates) {
+        if (freed >= usage.bytes_to_free) {
+            if (usage.above_high_water)
+                d->reason = "premigrated; usage will be below low_water without stubbing it";
+            else
+                d->reason = "premigrated; " + usage.path + " is below high_water";
+            continue;
+        }
+        d->action = "stub";
+        d->reason = usage.path + " is above high_water: coldest premigrated file (idle " +
+                    format_duration(std::chrono::seconds(d->idle_seconds)) + ")";
+        freed += d->size;
+    }
+}
 
 bool glob_match(std::string_view pattern, std::string_view path) {
     return parts_match(split(pattern), 0, split(path), 0);
@@ -128,7 +152,6 @@ Result<ScanReport> scan(const HsmConfig& config, Catalog& catalog, int64_t now) 
         pinned[file.path] = file.pinned;
     for (const auto& root : config.watch) {
         WatchUsage usage = usage_of(config, root);
-        std::vector<Decision*> stub_candidates;
         size_t first = report.files.size();
         std::error_code ec;
         for (auto it = std::filesystem::recursive_directory_iterator(
@@ -141,29 +164,12 @@ Result<ScanReport> scan(const HsmConfig& config, Catalog& catalog, int64_t now) 
             if (::lstat(path.c_str(), &st) != 0)
                 continue;
             auto state = effective_state(catalog, path);
-            report.files.push_back(decide(config, path, st, state ? *state : "resident", pinned[path], now));
+            FileFacts facts{static_cast<uint64_t>(st.st_size), st.st_atim.tv_sec, st.st_mtim.tv_sec};
+            report.files.push_back(decide(config, path, facts, state ? *state : "resident", pinned[path], now));
         }
         if (ec)
             return make_error(Errc::io_error, "scanning " + root + ": " + ec.message());
-        for (size_t i = first; i < report.files.size(); ++i)
-            if (report.files[i].state == "premigrated" && !pinned[report.files[i].path])
-                stub_candidates.push_back(&report.files[i]);
-        std::sort(stub_candidates.begin(), stub_candidates.end(),
-                  [](const Decision* a, const Decision* b) { return a->idle_seconds > b->idle_seconds; });
-        uint64_t freed = 0;
-        for (Decision* d : stub_candidates) {
-            if (freed >= usage.bytes_to_free) {
-                if (usage.above_high_water)
-                    d->reason = "premigrated; usage will be below low_water without stubbing it";
-                else
-                    d->reason = "premigrated; " + root + " is below high_water";
-                continue;
-            }
-            d->action = "stub";
-            d->reason = root + " is above high_water: coldest premigrated file (idle " +
-                        format_duration(std::chrono::seconds(d->idle_seconds)) + ")";
-            freed += d->size;
-        }
+        plan_stubs(report.files, first, usage);
         report.watched.push_back(usage);
     }
     return report;

@@ -75,6 +75,11 @@ struct HsmConfig {
     std::chrono::milliseconds recall_timeout{30'000};  // a reader waiting longer gets EIO
     int compression_level = 3;
     std::vector<HsmProcessRule> processes;
+    std::chrono::milliseconds scan_interval{600'000};  // how often the daemon evaluates its index of candidates
+    // Version retention: a version is kept while it is among the newest `keep_versions` or younger than `keep_days`
+    // (0 switches that limit off; both 0 keeps every version). The current version is always kept.
+    int64_t keep_versions = 3;
+    int64_t keep_days = 0;
 
     std::string catalog_path(const std::string& state_dir) const {
         return catalog.empty() ? state_dir + "/hsm/catalog.db" : catalog;

@@ -66,6 +66,11 @@ public:
     Result<std::vector<VersionRow>> versions(int64_t file_id);
     Result<std::vector<CopyRow>> copies(int64_t file_id, int64_t version);
     Result<std::vector<CopyRow>> all_copies();
+    // Retention: deletes one version with its copies and frames in one transaction (the caller removes the
+    // payloads afterwards). Refuses the file's current version.
+    Status remove_version(int64_t file_id, int64_t version);
+    // Ids of files that have more than one version: the only ones retention can prune.
+    Result<std::vector<int64_t>> files_with_old_versions();
     // Files in one state ("" = all), ordered by path, optionally below a directory prefix.
     Result<std::vector<FileRow>> files(const std::string& state = "", const std::string& prefix = "");
     Result<std::vector<std::pair<std::string, int64_t>>> counts_by_state();

@@ -1,11 +1,15 @@
 // Contract: the HSM as a daemon service. start() opens the catalog and the targets, creates the fanotify group,
 // puts a FAN_PRE_ACCESS mark back on every stub and partly recalled file the catalog lists (before the daemon
 // reports ready and serves anything), then starts reading events on the core loop. Without an [hsm] section the
-// service is idle. `pool` targets use the pool the PoolService opened. Requests from the API (premigrate, stub, recall) are queued to a job thread, never run on the loop: the
-// loop must stay free to read the very events a hole punch or a recall causes.
+// service is idle. `pool` targets use the pool the PoolService opened. Requests from the API (premigrate, stub,
+// recall) are queued to a job thread, never run on the loop: the loop must stay free to read the very events a hole
+// punch or a recall causes. Once serving, the policy runner (policy_runner.hpp) scans the watched trees on its own
+// thread and acts on the rules, water marks and retention by itself; its archiving and the job thread's take turns
+// (archive_mutex_).
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +27,8 @@ class PoolService;
 }
 
 namespace tiercel::hsm {
+
+class PolicyRunner;
 
 class HsmService : public Service {
 public:
@@ -49,6 +55,11 @@ public:
     // limit), on the job thread (in order with API requests), waits for them, and scans again so the report shows
     // the usage after. Blocking: call it off the loop. Errc::not_found when the HSM is off.
     Result<ScanReport> space_pass(const std::optional<std::string>& stub_under, uint64_t budget_bytes);
+    // Each watched filesystem against the water marks (size, used, above high_water, bytes to free).
+    nlohmann::json usage() const;
+    // Stub premigrated files, coldest first, on every watched filesystem above high_water (until below low_water),
+    // now, on the caller's thread (blocking; not on the core loop).
+    Status water_mark_pass();
 
 private:
     Status restore_marks();
@@ -63,7 +74,9 @@ private:
     Targets targets_;
     std::unique_ptr<Interceptor> interceptor_;
     int guardian_link_ = -1;  // open while serving: its closing tells the guardian to answer orphans with EIO
+    std::mutex archive_mutex_;  // one premigrate or stub at a time: job thread and policy runner
     boost::asio::thread_pool jobs_{1};
+    std::unique_ptr<PolicyRunner> policy_;
 };
 
 }  // namespace tiercel::hsm

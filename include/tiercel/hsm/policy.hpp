@@ -1,6 +1,7 @@
-// Contract: the HSM policy as a pure dry run: for every regular file below the watched paths it decides what the
-// rules and water marks would do, and says why. Nothing is changed; `tiercel hsm scan` prints the result and the
-// daemon's policy pass (later) acts on it.
+// Contract: the HSM policy's decisions: for every regular file below the watched paths it decides what the rules and
+// water marks would do, and says why. scan() is the dry run `tiercel hsm scan` prints (it walks the trees); the
+// daemon's policy runner (policy_runner.hpp) makes the same decisions from its index (decide(), plan_stubs()) and
+// acts on them.
 //  - A file is a premigrate candidate when the first rule whose `include` globs match (and no `exclude` glob does)
 //    finds it at least `min_size` large and idle for `idle` (since the later of atime and mtime; ctime
 //    is not use: Tiercel's own xattr updates change it), it is not
@@ -28,6 +29,7 @@ struct Decision {
     std::string rule;    // the rule that matched, if any
     std::string reason;  // why, in words
     std::string state;
+    bool pinned = false;
     uint64_t size = 0;
     int64_t idle_seconds = 0;
     std::vector<std::string> copies;  // targets of the matching rule
@@ -45,6 +47,21 @@ struct ScanReport {
     std::vector<WatchUsage> watched;
     std::vector<Decision> files;
 };
+
+// What a decision needs to know about a file (from lstat, or the daemon's index). Times in seconds.
+struct FileFacts {
+    uint64_t size = 0;
+    int64_t atime = 0, mtime = 0;
+};
+
+// The rules' verdict on one file (premigrate or keep, with the reason).
+Decision decide(const HsmConfig& config, const std::string& path, const FileFacts& facts, const std::string& state,
+                bool pinned, int64_t now_seconds);
+// statvfs of one watched path against the water marks.
+WatchUsage usage_of(const HsmConfig& config, const std::string& root);
+// Among files[first..]: premigrated, unpinned files become "stub", coldest first, until their sizes add up to
+// usage.bytes_to_free; the others get the reason they stay.
+void plan_stubs(std::vector<Decision>& files, size_t first, const WatchUsage& usage);
 
 Result<ScanReport> scan(const HsmConfig& config, Catalog& catalog, int64_t now_seconds);
 
