@@ -63,7 +63,9 @@ Status HsmService::start() {
     TIERCEL_ASSIGN(auto policy_catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
     policy_ = std::make_unique<PolicyRunner>(
         config, std::move(policy_catalog), targets_, [this](int fd) { return interceptor_->mark_fd(fd); },
-        archive_mutex_);
+        archive_mutex_, !daemon_.config().planner.enabled);
+    if (daemon_.config().planner.enabled)
+        log::notice(component, "policy: stubbing under space pressure is left to the planner (hsm_stub plans)");
     policy_->start();  // the initial scan runs on the runner's thread: readiness does not wait for it
     return {};
 }

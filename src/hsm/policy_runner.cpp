@@ -61,9 +61,9 @@ nlohmann::json pass_json(const PassStats& s) {
 }  // namespace
 
 PolicyRunner::PolicyRunner(const HsmConfig& config, Catalog catalog, Targets& targets, MarkFn mark,
-                           std::mutex& archive_mutex)
+                           std::mutex& archive_mutex, bool stub_under_pressure)
     : config_(config), catalog_(std::move(catalog)), targets_(targets), mark_(std::move(mark)),
-      archive_mutex_(archive_mutex) {}
+      stub_under_pressure_(stub_under_pressure), archive_mutex_(archive_mutex) {}
 
 PolicyRunner::~PolicyRunner() {
     stop();
@@ -275,7 +275,8 @@ void PolicyRunner::pass() {
     stats.at_ns = now_ns();
     stats.evaluated = index_.size();
     premigrate_phase(stats);
-    stub_phase(stats);
+    if (stub_under_pressure_)
+        stub_phase(stats);
     std::unique_lock archive(archive_mutex_);
     auto pruned_all = apply_retention_all(catalog_, targets_, config_);
     archive.unlock();

@@ -80,6 +80,8 @@ def concrete(path, ids):
         return path.replace("{id}", str(ids["job"]))
     if path.startswith("/api/v1/disks/"):
         return path.replace("{id}", "disk0")
+    if path == "/assets/{asset}":
+        return "/" + ids["bundle"]  # Vite's content-hashed bundle, as index.html names it
     return path.format(id=ids["plan"], stripe=1, asset="index.html")
 
 
@@ -313,6 +315,10 @@ def main():
         wait_for(f"disk{DEGRADING} at risk", lambda: get_json(daemon, "/api/v1/ha")[1]["disks_at_risk"] >= 1)
         test_config(daemon)
         ids = test_sse_and_plan_approval(daemon) or {"plan": 1, "job": 1}
+        status, _, index = daemon.request("GET", "/")
+        bundle = re.search(rb"assets/[A-Za-z0-9._-]+\.js", index)
+        check(status == 200 and bundle, f"index.html names its script bundle: {index[:300]!r}")
+        ids["bundle"] = bundle.group(0).decode() if bundle else "assets/missing.js"
         test_every_route(daemon, ids)
         status, job = get_json(daemon, f"/api/v1/pool/jobs/{ids['job']}")
         check(status == 200 and job["operation"] == "scrub", f"the scrub job by id: {status}")

@@ -230,7 +230,8 @@ copies = ["shelf"]
 high_water = "60%"
 low_water = "55%"
 """
-        sections = hsm_sections(mnt, archive_dir, extra)
+        # Without the planner the policy stubs under pressure by itself (with it, that is an hsm_stub plan).
+        sections = hsm_sections(mnt, archive_dir, extra) + "\n[planner]\nenabled = false\n"
         with Daemon(sections=sections, workdir=os.path.join(workdir, "d")) as daemon:
             daemon.start()
             try:

@@ -7,7 +7,9 @@
 //    runner says why and rescans the trees at every pass instead.
 //  - Every `scan_interval` a pass evaluates the index (not the trees): files the rules select are premigrated to the
 //    rule's copies; when a watched filesystem is above high_water its premigrated files are stubbed, coldest first,
-//    until the estimated usage is below low_water (stubbing goes through `mark`, the running interceptor's); old
+//    until the estimated usage is below low_water (stubbing goes through `mark`, the running interceptor's) — unless
+//    `stub_under_pressure` is off, which the daemon does when its planner runs: stubbing is then an hsm_stub plan a
+//    person (or the planner's auto-approval policy) approves, and the pass only premigrates and prunes; old
 //    versions beyond retention are pruned. Each chosen file is looked at again (lstat, xattr) right before acting,
 //    since reads update atime without an event. Pinned files are never touched; a file that changes during
 //    archiving is left alone (the archiver checks).
@@ -41,7 +43,8 @@ struct PassStats {
 
 class PolicyRunner {
 public:
-    PolicyRunner(const HsmConfig& config, Catalog catalog, Targets& targets, MarkFn mark, std::mutex& archive_mutex);
+    PolicyRunner(const HsmConfig& config, Catalog catalog, Targets& targets, MarkFn mark, std::mutex& archive_mutex,
+                 bool stub_under_pressure = true);
     ~PolicyRunner();
     void start();
     void stop();
@@ -69,6 +72,7 @@ private:
     Catalog catalog_;
     Targets& targets_;
     MarkFn mark_;
+    bool stub_under_pressure_;
     std::mutex& archive_mutex_;
     std::unique_ptr<ChangeTracker> tracker_;
 
