@@ -102,7 +102,7 @@ struct Interceptor::FileRecall {
     uint64_t dev = 0, ino = 0;
     int fd = -1;       // a dup of the first event's fd: read-write, generates no events
     bool resident = false;
-    bool background_started = false;
+    std::atomic<bool> background_started{false};  // written under `mutex`; handle() peeks without it
     // Set once the recall is set up (or found resident): later events skip the set-up, and with it `mutex`, which a
     // background fill holds while it writes a frame.
     std::atomic<bool> ready{false};
@@ -401,7 +401,13 @@ void Interceptor::sweep() {
             if (answer(*event, fan::deny_errno(EIO))) {
                 std::lock_guard lock(mutex_);
                 ++stats_.timed_out;
-                log::error(component, "a recall took longer than recall_timeout: the reader got EIO");
+                auto recall = event->recall.lock();
+                log::error(component, "a recall made no progress for recall_timeout: the reader (tid " +
+                                          std::to_string(event->tid) + ", range " + std::to_string(event->offset) +
+                                          "+" + std::to_string(event->count) + ") got EIO; " +
+                                          (recall ? recall->path + ", " + std::to_string(recall->filled.load()) +
+                                                        " bytes filled"
+                                                  : std::string("its recall had not started")));
             }
         sweep();
     });
@@ -495,6 +501,23 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
         answer(*event, fan::allow);
         return;
     }
+    // A truncate (truncate(2), ftruncate(2)) arrives as a range around the new end of file; the blocked task's
+    // system call tells it apart (truncate_probe.hpp). (An O_TRUNC open raises no event on 6.18: the next access
+    // finds the file empty, and fill() skips every frame.)
+    std::optional<uint64_t> new_size;
+    if (event->has_range)
+        new_size = pending_truncate(event->tid);
+    // A range with no hole is in the file already (filled, or never punched), and one past the archived size holds
+    // nothing archived: ALLOW without the file's lock, which the background fill holds for long stretches (a frame,
+    // and at the end fdatasync plus the whole-file hash: a reader's last read at EOF used to wait that out).
+    // Only once the background fill runs: the first access of a stub (even a write past its end) starts it.
+    if (event->has_range && !new_size && file.fd >= 0 && file.background_started) {
+        const uint64_t end = std::min(event->offset + event->count, file.version.size);
+        if (event->offset >= end || range_present(file.fd, event->offset, end - event->offset)) {
+            answer(*event, fan::allow);
+            return;
+        }
+    }
     Status filled;
     bool start_background = false;
     ++file.waiting_readers;
@@ -516,13 +539,7 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
                                       (event->has_range ? " for range " + std::to_string(event->offset) + "+" +
                                                               std::to_string(event->count)
                                                         : " without a range"));
-        // A truncate (truncate(2), ftruncate(2)) arrives as a range around the new end of file; the blocked task's
-        // system call tells it apart (truncate_probe.hpp). Only what stays below the new size is needed. (An O_TRUNC
-        // open raises no event on 6.18: the next access finds the file empty, and fill() skips every frame.)
-        std::optional<uint64_t> new_size;
-        if (event->has_range)
-            new_size = pending_truncate(event->tid);
-
+        // A truncate needs only what stays below the new size.
         const bool truncating = new_size.has_value();
         if (truncating) {
             count = *new_size;
