@@ -123,6 +123,9 @@ Status ChangeTracker::start_relay(const std::string& program) {
         return Error::from_errno(err, "fork of the change relay");
     }
     if (pid == 0) {
+        // Its own session, like the guardian: a Ctrl-C at the terminal of `tiercel serve` signals the daemon's process
+        // group, and the relay must go down with the daemon's socket (EOF), not before it.
+        ::setsid();
         for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
             ::signal(sig, SIG_DFL);
         sigset_t none;
