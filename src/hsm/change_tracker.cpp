@@ -1,5 +1,6 @@
 // The notification-only fanotify group that feeds the policy runner's index (filesystem marks, DFID + name).
 #include "tiercel/hsm/change_tracker.hpp"
+#include "tiercel/hsm/guardian.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -122,23 +123,8 @@ Status ChangeTracker::start_relay(const std::string& program) {
         ::close(pair[1]);
         return Error::from_errno(err, "fork of the change relay");
     }
-    if (pid == 0) {
-        // Its own session, like the guardian: a Ctrl-C at the terminal of `tiercel serve` signals the daemon's process
-        // group, and the relay must go down with the daemon's socket (EOF), not before it.
-        ::setsid();
-        for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
-            ::signal(sig, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        int group_copy = ::fcntl(group_fd_, F_DUPFD, 10);
-        int socket_copy = ::fcntl(pair[1], F_DUPFD, 10);
-        ::dup2(group_copy, 3);  // dup2 clears FD_CLOEXEC on the new fds
-        ::dup2(socket_copy, 4);
-        ::close_range(5, ~0U, 0);
-        ::execl(program.c_str(), "tiercel", "hsm-relay", static_cast<char*>(nullptr));
-        ::_exit(127);
-    }
+    if (pid == 0)  // the relay goes down with the daemon's socket (EOF), never with the terminal's Ctrl-C
+        exec_helper_process(group_fd_, pair[1], program.c_str(), "hsm-relay", false);
     ::close(pair[1]);
     ::close(group_fd_);  // the relay holds the group now
     group_fd_ = pair[0];

@@ -73,6 +73,28 @@ void deny_orphans(int group, rlim_t limit) {
 
 }  // namespace
 
+void exec_helper_process(int fd3, int fd4, const char* program, const char* subcommand, bool quiet) {
+    ::setsid();
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
+        ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int copy3 = ::fcntl(fd3, F_DUPFD, 10);
+    int copy4 = ::fcntl(fd4, F_DUPFD, 10);
+    ::dup2(copy3, 3);  // dup2 clears FD_CLOEXEC on the new fds
+    ::dup2(copy4, 4);
+    ::close_range(5, ~0U, 0);
+    if (quiet) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
+        if (null > 4)
+            ::close(null);
+    }
+    ::execl(program, "tiercel", subcommand, static_cast<char*>(nullptr));
+    ::_exit(127);
+}
+
 // The guardian's whole life: a loop of system calls on fds 3 (group) and 4 (listener).
 void run_guardian(int group, int listener) {
     rlimit limit{};
@@ -127,26 +149,9 @@ Result<int> spawn_guardian(const std::string& path, int group) {
         return Error::from_errno(err, "fork of the HSM guardian");
     }
     if (pid == 0) {
-        ::setsid();
-        for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2})
-            ::signal(sig, SIG_DFL);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        // Keep only the group (fd 3) and the listener (fd 4).
-        int group_copy = ::fcntl(group, F_DUPFD, 10);
-        int listener_copy = ::fcntl(listener, F_DUPFD, 10);
-        ::dup2(group_copy, 3);
-        ::dup2(listener_copy, 4);
-        ::close_range(5, ~0U, 0);
-        int null = ::open("/dev/null", O_RDWR);
-        ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
-        if (null > 4)
-            ::close(null);
         // A fresh image: a forked copy of the daemon's address space would keep its io_uring rings (mapped from the
         // ring fd) and with them the daemon's sockets alive after the daemon dies.
-        ::execl("/proc/self/exe", "tiercel", "hsm-guardian", static_cast<char*>(nullptr));
-        ::_exit(127);
+        exec_helper_process(group, listener, "/proc/self/exe", "hsm-guardian", true);
     }
     ::close(listener);
     return static_cast<int>(pid);

@@ -32,4 +32,10 @@ struct GuardedGroup {
 // `create_group` makes a new fanotify group fd (or fails); called only when no guardian answers.
 Result<GuardedGroup> guarded_group(const std::string& state_dir, Result<int> (*create_group)());
 
+// For the child of a fork(): becomes a helper process (the guardian, the change relay) in a session of its own, so
+// a Ctrl-C at the daemon's terminal does not reach it, with default signal dispositions, `fd3` and `fd4` as fds 3
+// and 4 and no other fd above 2 (stdio to /dev/null when `quiet`), then execs `program subcommand`. Only
+// async-signal-safe calls; never returns.
+[[noreturn]] void exec_helper_process(int fd3, int fd4, const char* program, const char* subcommand, bool quiet);
+
 }  // namespace tiercel::hsm
