@@ -98,6 +98,10 @@ def test_modified_file_becomes_dirty_incrementally(daemon, mnt):
         f.write(b"changed after archiving")
     check(wait_for("manual.bin dirty", lambda: state_xattr(path).startswith("state=dirty"), timeout=10),
           f"modified premigrated file: {state_xattr(path)!r}")
+    # The xattr is the first visible effect; the catalog row, the event and the counters follow it (each a SQLite
+    # commit), so wait for the counters rather than sampling them the moment the xattr flips.
+    wait_for("dirty counted", lambda: policy(daemon)["policy"]["marked_dirty"] > before["marked_dirty"] and
+             policy(daemon)["policy"]["changes_applied"] > before["changes_applied"], timeout=10)
     after = policy(daemon)["policy"]
     check(after["full_scans"] == before["full_scans"] == 1, f"no full scan was needed: {after['full_scans']}")
     check(after["marked_dirty"] > before["marked_dirty"], f"counted as marked dirty: {after['marked_dirty']}")
