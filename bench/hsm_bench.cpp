@@ -10,6 +10,9 @@
 //  3. Full recall of the 1 GiB stub (sequential read of the stub) against reading and decompressing its payload
 //     directly; archive (premigrate: hash, compress, write, read back and verify) against zstd-compressing the file
 //     straight into the target directory.
+// Before any Asio header (this target is built without the precompiled-header list).
+#include "tiercel/core/asio_uring_fix.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/fanotify.h>

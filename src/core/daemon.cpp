@@ -145,7 +145,9 @@ void Daemon::watch_loop_lag() {
     auto expected = std::chrono::steady_clock::now() + kLagProbeInterval;
     lag_timer_.expires_at(expected);
     lag_timer_.async_wait([this, expected](const boost::system::error_code& ec) {
-        if (ec)
+        // cancel() in begin_shutdown() misses a wait that already completed and sits in the loop's queue: without
+        // the stopping_ check that handler re-arms the probe and keeps the loop alive until the shutdown deadline.
+        if (ec || stopping_)
             return;
         loop_lag_->set(std::chrono::duration<double>(std::chrono::steady_clock::now() - expected).count());
         watch_loop_lag();
