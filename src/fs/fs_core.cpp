@@ -324,6 +324,9 @@ Status Filesystem::shutdown() {
     if (int rc = commit_locked(lock); rc && !first_error)
         first_error = rc;
     shut_down_ = true;
+    log::notice("fs", "write-back: " + std::to_string(puts_) + " block puts, " + std::to_string(put_ns_ / 1'000'000) +
+                        " ms in puts, writers waited " + std::to_string(dirty_wait_ns_ / 1'000'000) +
+                        " ms for dirty room");
     if (first_error)
         return make_error(Errc::io_error, std::string("filesystem shutdown: ") + std::strerror(first_error));
     return {};
