@@ -326,7 +326,9 @@ Status Filesystem::shutdown() {
     shut_down_ = true;
     log::notice("fs", "write-back: " + std::to_string(puts_) + " block puts, " + std::to_string(put_ns_ / 1'000'000) +
                         " ms in puts, writers waited " + std::to_string(dirty_wait_ns_ / 1'000'000) +
-                        " ms for dirty room");
+                        " ms for dirty room; " + std::to_string(fetches_done_) + " block fetches, " +
+                        std::to_string(read_waits_) + " reads waited " + std::to_string(read_wait_ns_ / 1'000'000) +
+                        " ms for their block");
     if (first_error)
         return make_error(Errc::io_error, std::string("filesystem shutdown: ") + std::strerror(first_error));
     return {};

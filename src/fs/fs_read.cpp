@@ -11,7 +11,7 @@
 namespace tiercel::fs {
 
 namespace {
-constexpr uint64_t kPrefetchBlocks = 8;
+constexpr uint64_t kPrefetchBlocks = 16;
 }  // namespace
 
 struct Filesystem::Fetch {
@@ -81,6 +81,7 @@ int Filesystem::fetch_block(Lock& lock, uint64_t ino, uint64_t block,
         });
     }();
     lock.lock();
+    fetches_done_++;
     if (got) {
         bytes->resize(valid);  // bytes past `valid` were cut off by a truncate: they read as zeros
         pending->data = bytes;
@@ -136,7 +137,11 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<Rea
     if (offset >= n->rec.size || size == 0)
         return 0;
     const uint64_t end = std::min<uint64_t>(offset + size, n->rec.size);
-    const bool sequential = offset == 0 || offset == n->last_read_end;
+    // Kernel readahead sends several requests at once and workers take them in any order, so "sequential" means
+    // near where the last read ended, not exactly there (exact matching lost the prefetch on most blocks).
+    const uint64_t slack = 2 * block_size_;
+    const bool sequential = offset == 0 || (n->last_read_end != UINT64_MAX && offset + slack >= n->last_read_end &&
+                                            offset <= n->last_read_end + slack);
     for (uint64_t pos = offset; pos < end;) {
         const uint64_t block = pos / block_size_;
         const uint64_t in_block = pos % block_size_;
@@ -148,8 +153,14 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<Rea
         if (auto dirty = n->dirty.find(block); dirty != n->dirty.end()) {
             data = dirty->second.data;  // a writer copies a buffer someone else holds, so this view stays intact
         } else if (n->stored.count(block)) {
+            const bool cached = cache_.count({ino, block}) > 0;
+            const auto started = std::chrono::steady_clock::now();
             if (int rc = fetch_block(lock, ino, block, data))
                 return rc;
+            if (!cached) {
+                read_waits_++;
+                read_wait_ns_ += static_cast<uint64_t>((std::chrono::steady_clock::now() - started).count());
+            }
         }
         const uint64_t have = data && data->size() > in_block ? std::min<uint64_t>(take, data->size() - in_block) : 0;
         if (have > 0)
@@ -161,7 +172,7 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<Rea
     n = node(ino);
     if (!n)
         return ENOENT;
-    n->last_read_end = end;
+    n->last_read_end = sequential && n->last_read_end != UINT64_MAX ? std::max(n->last_read_end, end) : end;
     if (sequential) {
         // Keep kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
         const uint64_t next = (end + block_size_ - 1) / block_size_;

@@ -57,7 +57,8 @@ void reply_entry(fuse_req_t req, int rc, const struct stat& attr) {
     fuse_reply_entry(req, &e);
 }
 
-void op_init(void*, fuse_conn_info* conn) {
+void op_init(void* userdata, fuse_conn_info* conn) {
+    static_cast<FsService*>(userdata)->on_init();
     auto want = [conn](unsigned cap) {
         if (conn->capable & cap)
             conn->want |= cap;

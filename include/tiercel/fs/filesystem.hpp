@@ -244,9 +244,11 @@ private:
     uint64_t cache_bytes_ = 0;
     std::map<CacheKey, std::shared_ptr<Fetch>> fetches_;  // pool reads in flight, shared by concurrent readers
     uint64_t pending_frees_ = 0;
-    // Where write-back time goes, logged at shutdown (docs/performance.md reads these): writers' waits for dirty
+    // Where write-back time goes, logged at shutdown (bench/fuse_bench.py prints these): writers' waits for dirty
     // room, and the block puts.
     uint64_t dirty_wait_ns_ = 0, puts_ = 0, put_ns_ = 0;
+    // ... and where read time goes: block fetches from the pool, and reads that found their block not yet cached.
+    uint64_t fetches_done_ = 0, read_waits_ = 0, read_wait_ns_ = 0;
 
     boost::asio::thread_pool writeback_;
     std::thread committer_;
