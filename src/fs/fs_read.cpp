@@ -127,6 +127,14 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<std
 }
 
 int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out) {
+    return read_pieces(ino, offset, size, true, out);
+}
+
+int Filesystem::try_read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out) {
+    return read_pieces(ino, offset, size, false, out);
+}
+
+int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out) {
     Lock lock(mu_);
     Node* n = node(ino);
     if (!n)
@@ -154,6 +162,8 @@ int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<Rea
             data = dirty->second.data;  // a writer copies a buffer someone else holds, so this view stays intact
         } else if (n->stored.count(block)) {
             const bool cached = cache_.count({ino, block}) > 0;
+            if (!cached && !may_wait)
+                return -1;
             const auto started = std::chrono::steady_clock::now();
             if (int rc = fetch_block(lock, ino, block, data))
                 return rc;

@@ -229,26 +229,40 @@ const std::vector<std::byte>& zeros() {
     return bytes;
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
-    defer(req, [req, ino, size, off] {
-        std::vector<Filesystem::ReadPiece> pieces;
-        if (int rc = filesystem(req).read(ino, static_cast<uint64_t>(off), size, pieces)) {
-            fuse_reply_err(req, rc);
-            return;
+// Straight from the block buffers into the kernel (one writev): no intermediate copy of the bytes.
+void reply_pieces(fuse_req_t req, const std::vector<Filesystem::ReadPiece>& pieces) {
+    std::vector<iovec> iov;
+    for (const auto& piece : pieces)
+        for (size_t done = 0; done < piece.size;) {
+            const size_t n = piece.data ? piece.size - done : std::min(piece.size - done, zeros().size());
+            const std::byte* from = piece.data ? piece.data + done : zeros().data();
+            iov.push_back(iovec{const_cast<std::byte*>(from), n});
+            done += n;
         }
-        // Straight from the block buffers into the kernel (one writev): no intermediate copy of the bytes.
-        std::vector<iovec> iov;
-        for (const auto& piece : pieces)
-            for (size_t done = 0; done < piece.size;) {
-                const size_t n = piece.data ? piece.size - done : std::min(piece.size - done, zeros().size());
-                const std::byte* from = piece.data ? piece.data + done : zeros().data();
-                iov.push_back(iovec{const_cast<std::byte*>(from), n});
-                done += n;
-            }
-        if (iov.empty())
-            fuse_reply_buf(req, nullptr, 0);
+    if (iov.empty())
+        fuse_reply_buf(req, nullptr, 0);
+    else
+        fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    // Blocks already in memory (prefetched, cached, dirty) are answered here; the rest wait on a worker.
+    std::vector<Filesystem::ReadPiece> pieces;
+    const int now = filesystem(req).try_read(ino, static_cast<uint64_t>(off), size, pieces);
+    if (now > 0) {
+        fuse_reply_err(req, now);
+        return;
+    }
+    if (now == 0) {
+        reply_pieces(req, pieces);
+        return;
+    }
+    defer(req, [req, ino, size, off] {
+        std::vector<Filesystem::ReadPiece> waited;
+        if (int rc = filesystem(req).read(ino, static_cast<uint64_t>(off), size, waited))
+            fuse_reply_err(req, rc);
         else
-            fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+            reply_pieces(req, waited);
     });
 }
 

@@ -120,6 +120,9 @@ public:
         size_t size = 0;
     };
     int read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out);
+    // read() if every block is in memory (dirty or cached); otherwise -1, and the caller runs read() where waiting is
+    // fine. Lets the FUSE loop answer prefetched reads without a hop to a worker.
+    int try_read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out);
     int write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     // write() if it can finish without waiting (dirty room, no truncate running, no stored block to read first);
     // otherwise -1 and nothing is written. Lets the FUSE loop take buffered writes without a thread hop.
@@ -207,6 +210,7 @@ private:
     int check_write(Node* n, uint64_t offset, size_t size) const;
     int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     FsStats statfs_unlocked();
+    int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);
     int fetch_block(Lock& lock, uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>>& out);
     void start_flush(Lock& lock, uint64_t ino, uint64_t block);
     void flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data, uint64_t version,
