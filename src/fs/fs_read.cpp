@@ -183,10 +183,15 @@ int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may
     if (!n)
         return ENOENT;
     n->last_read_end = sequential && n->last_read_end != UINT64_MAX ? std::max(n->last_read_end, end) : end;
+    n->sequential_reads = sequential ? n->sequential_reads + 1 : 0;
     if (sequential) {
-        // Keep kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
+        // Keep up to kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
+        // The window doubles with each read in a row, so a random reader that lands near its last read by chance
+        // prefetches one or two blocks, not sixteen.
         const uint64_t next = (end + block_size_ - 1) / block_size_;
-        const uint64_t window = std::max<uint64_t>(1, std::min<uint64_t>(kPrefetchBlocks, options_.cache_bytes / block_size_ / 4));
+        const uint64_t ramp = uint64_t{1} << std::min<uint32_t>(n->sequential_reads - 1, 5);
+        const uint64_t window = std::max<uint64_t>(
+            1, std::min({kPrefetchBlocks, ramp, options_.cache_bytes / block_size_ / 4}));
         for (uint64_t b = next; b < next + window; ++b)
             prefetch(lock, ino, b);
     }

@@ -168,6 +168,7 @@ private:
         unsigned flushing = 0;
         uint64_t data_epoch = 0;  // bumped when stored data changes, so a racing fetch is not cached
         uint64_t last_read_end = UINT64_MAX;
+        uint32_t sequential_reads = 0;  // in a row; the prefetch window grows with it
         int write_error = 0;
         bool freeing = false;
         bool truncating = false;  // blocks are being removed: writes and flushes wait
