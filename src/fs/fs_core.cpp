@@ -273,13 +273,7 @@ void Filesystem::committer_loop() {
             break;
         if (std::chrono::steady_clock::now() >= next_writeback) {
             next_writeback = std::chrono::steady_clock::now() + options_.writeback_interval;
-            std::vector<std::pair<uint64_t, uint64_t>> blocks;
-            for (const auto& [ino, n] : nodes_)
-                for (const auto& [block, dirty] : n->dirty)
-                    if (!dirty.flushing && !dirty.failed)
-                        blocks.emplace_back(ino, block);
-            for (auto [ino, block] : blocks)
-                start_flush(lock, ino, block);
+            flush_all_dirty(lock);
         }
         const uint64_t target = commits_requested_;
         commit_error_ = commit_locked(lock);

@@ -35,9 +35,7 @@ int Filesystem::block_for_write(Lock& lock, uint64_t ino, uint64_t block, bool w
     return 0;
 }
 
-void Filesystem::wait_for_dirty_room(Lock& lock) {
-    if (dirty_bytes_ <= options_.dirty_limit)
-        return;
+void Filesystem::flush_all_dirty(Lock& lock) {
     std::vector<std::pair<uint64_t, uint64_t>> blocks;
     for (const auto& [ino, n] : nodes_)
         for (const auto& [block, dirty] : n->dirty)
@@ -45,6 +43,12 @@ void Filesystem::wait_for_dirty_room(Lock& lock) {
                 blocks.emplace_back(ino, block);
     for (auto [ino, block] : blocks)
         start_flush(lock, ino, block);
+}
+
+void Filesystem::wait_for_dirty_room(Lock& lock) {
+    if (dirty_bytes_ <= options_.dirty_limit)
+        return;
+    flush_all_dirty(lock);
     const auto waited_from = std::chrono::steady_clock::now();
     data_cv_.wait(lock, [&] {
         if (dirty_bytes_ <= options_.dirty_limit)

@@ -208,6 +208,7 @@ private:
     struct Fetch;
     int block_for_write(Lock& lock, uint64_t ino, uint64_t block, bool whole, DirtyBlock*& out);
     void wait_for_dirty_room(Lock& lock);
+    void flush_all_dirty(Lock& lock);  // starts a put of every dirty block not already going out or failed
     int check_write(Node* n, uint64_t offset, size_t size) const;
     int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     FsStats statfs_unlocked();
