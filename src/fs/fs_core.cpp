@@ -273,13 +273,7 @@ void Filesystem::committer_loop() {
             break;
         if (std::chrono::steady_clock::now() >= next_writeback) {
             next_writeback = std::chrono::steady_clock::now() + options_.writeback_interval;
-            std::vector<std::pair<uint64_t, uint64_t>> blocks;
-            for (const auto& [ino, n] : nodes_)
-                for (const auto& [block, dirty] : n->dirty)
-                    if (!dirty.flushing && !dirty.failed)
-                        blocks.emplace_back(ino, block);
-            for (auto [ino, block] : blocks)
-                start_flush(lock, ino, block);
+            flush_all_dirty(lock);
         }
         const uint64_t target = commits_requested_;
         commit_error_ = commit_locked(lock);
@@ -324,6 +318,11 @@ Status Filesystem::shutdown() {
     if (int rc = commit_locked(lock); rc && !first_error)
         first_error = rc;
     shut_down_ = true;
+    log::notice("fs", "write-back: " + std::to_string(puts_) + " block puts, " + std::to_string(put_ns_ / 1'000'000) +
+                        " ms in puts, writers waited " + std::to_string(dirty_wait_ns_ / 1'000'000) +
+                        " ms for dirty room; " + std::to_string(fetches_done_) + " block fetches, " +
+                        std::to_string(read_waits_) + " reads waited " + std::to_string(read_wait_ns_ / 1'000'000) +
+                        " ms for their block");
     if (first_error)
         return make_error(Errc::io_error, std::string("filesystem shutdown: ") + std::strerror(first_error));
     return {};

@@ -4,12 +4,51 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "fuse_ops.hpp"
 #include "tiercel/core/log.hpp"
 
 namespace tiercel::fs {
+namespace {
+
+// Readahead of the mount (4 one-MiB requests in flight for a sequential reader; the kernel default is 128 KiB).
+constexpr unsigned kReadaheadKib = 4096;
+
+// mountinfo escapes space, tab, newline and backslash as \ooo (octal).
+std::string unescape_mountinfo(const std::string& field) {
+    auto octal = [](char c) { return c >= '0' && c <= '7'; };
+    std::string out;
+    for (size_t i = 0; i < field.size(); ++i) {
+        if (field[i] == '\\' && i + 3 < field.size() && octal(field[i + 1]) && octal(field[i + 2]) &&
+            octal(field[i + 3])) {
+            out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 + (field[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += field[i];
+        }
+    }
+    return out;
+}
+
+// "major:minor" of the filesystem mounted last on `path`, read from /proc/self/mountinfo (a stat of the mountpoint
+// would be a FUSE request to this very loop).
+std::string mount_device(const std::string& path) {
+    std::ifstream info("/proc/self/mountinfo");
+    std::string line, device;
+    while (std::getline(info, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, dev, root, point;
+        if (fields >> id >> parent >> dev >> root >> point && unescape_mountinfo(point) == path)
+            device = dev;
+    }
+    return device;
+}
+
+}  // namespace
 
 FsService::FsService(Daemon& daemon, std::function<pool::Pool*()> pool, MountOptions options)
     : daemon_(daemon), pool_(std::move(pool)), options_(std::move(options)) {}
@@ -37,6 +76,10 @@ Status FsService::start() {
     fuse_opt_free_args(&args);  // fuse_session_new parses (and may grow) the list; the session keeps copies
     if (!session_)
         return make_error(Errc::invalid_input, "cannot start a FUSE session with options '" + opts + "'");
+    if (char* real = ::realpath(options_.mountpoint.c_str(), nullptr)) {  // before mounting: after, it is FUSE's
+        mount_path_ = real;
+        std::free(real);
+    }
     if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
         fuse_session_destroy(session_);
         session_ = nullptr;
@@ -76,8 +119,21 @@ void FsService::drain_requests() {
             return;
         }
         fuse_session_process_buf(session_, buffer_.get());
+        if (init_seen_ && !readahead_set_)
+            raise_readahead();
     }
     wait_for_requests();
+}
+
+// The INIT answer sets the mount's readahead to min(128 KiB, max_readahead); only sysfs raises it, and only after
+// INIT (before, the INIT answer would lower it again). Root only; without it reads still work, in smaller requests.
+void FsService::raise_readahead() {
+    readahead_set_ = true;
+    const std::string device = mount_path_.empty() ? std::string() : mount_device(mount_path_);
+    std::ofstream knob("/sys/class/bdi/" + device + "/read_ahead_kb");
+    if (device.empty() || !(knob << kReadaheadKib << std::flush))
+        log::notice("fs", "cannot raise the readahead of " + options_.mountpoint + " (device '" + device +
+                              "'); sequential reads use the kernel's 128 KiB");
 }
 
 void FsService::on_unmounted() {

@@ -3,6 +3,7 @@
 // (libfuse's reply functions are thread-safe). No exception leaves a handler.
 #include "fuse_ops.hpp"
 
+#include <sys/uio.h>
 #include <sys/xattr.h>
 
 #include <cstring>
@@ -15,7 +16,11 @@
 namespace tiercel::fs {
 namespace {
 
-constexpr double kAttrTimeout = 1.0;
+// Every change to the namespace and to attributes goes through this kernel (one mount, no other writer), and the
+// kernel updates or invalidates its cached entries and attributes on each reply (sizes on write, atime on read,
+// nlink/ctime on link/unlink/rename, the parent on create). So entries, negative entries and attributes are cached
+// for a day: a stat or path walk of a known name costs no request.
+constexpr double kAttrTimeout = 86400.0;
 
 FsService& service(fuse_req_t req) { return *static_cast<FsService*>(fuse_req_userdata(req)); }
 Filesystem& filesystem(fuse_req_t req) { return *service(req).filesystem(); }
@@ -52,7 +57,8 @@ void reply_entry(fuse_req_t req, int rc, const struct stat& attr) {
     fuse_reply_entry(req, &e);
 }
 
-void op_init(void*, fuse_conn_info* conn) {
+void op_init(void* userdata, fuse_conn_info* conn) {
+    static_cast<FsService*>(userdata)->on_init();
     auto want = [conn](unsigned cap) {
         if (conn->capable & cap)
             conn->want |= cap;
@@ -184,6 +190,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     const bool truncate = (fi->flags & O_TRUNC) != 0;
     fi->keep_cache = truncate ? 0 : 1;  // every change goes through this kernel, so its page cache stays right
+    fi->noflush = 1;  // FLUSH has nothing to do (errors surface at fsync): spare close() a round trip
     fuse_file_info copy = *fi;
     auto run = [req, ino, truncate, copy] {
         if (int rc = filesystem(req).open(ino, truncate))
@@ -212,21 +219,67 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     e.attr_timeout = kAttrTimeout;
     e.entry_timeout = kAttrTimeout;
     fi->keep_cache = 1;
+    fi->noflush = 1;
     fuse_reply_create(req, &e, fi);
 }
 
+// Holes and bytes past a short block are sent from this (reads are at most 1 MiB, max_pages 256).
+const std::vector<std::byte>& zeros() {
+    static const std::vector<std::byte> bytes(1u << 20);
+    return bytes;
+}
+
+// Straight from the block buffers into the kernel (one writev): no intermediate copy of the bytes.
+void reply_pieces(fuse_req_t req, const std::vector<Filesystem::ReadPiece>& pieces) {
+    std::vector<iovec> iov;
+    for (const auto& piece : pieces)
+        for (size_t done = 0; done < piece.size;) {
+            const size_t n = piece.data ? piece.size - done : std::min(piece.size - done, zeros().size());
+            const std::byte* from = piece.data ? piece.data + done : zeros().data();
+            iov.push_back(iovec{const_cast<std::byte*>(from), n});
+            done += n;
+        }
+    if (iov.empty())
+        fuse_reply_buf(req, nullptr, 0);
+    else
+        fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+    // Blocks already in memory (prefetched, cached, dirty) are answered here; the rest wait on a worker.
+    std::vector<Filesystem::ReadPiece> pieces;
+    const int now = filesystem(req).try_read(ino, static_cast<uint64_t>(off), size, pieces);
+    if (now > 0) {
+        fuse_reply_err(req, now);
+        return;
+    }
+    if (now == 0) {
+        reply_pieces(req, pieces);
+        return;
+    }
     defer(req, [req, ino, size, off] {
-        std::vector<std::byte> data;
-        if (int rc = filesystem(req).read(ino, static_cast<uint64_t>(off), size, data))
+        std::vector<Filesystem::ReadPiece> waited;
+        if (int rc = filesystem(req).read(ino, static_cast<uint64_t>(off), size, waited))
             fuse_reply_err(req, rc);
         else
-            fuse_reply_buf(req, reinterpret_cast<const char*>(data.data()), data.size());
+            reply_pieces(req, waited);
     });
 }
 
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
-    // The request buffer is reused for the next request as soon as this returns: copy the data.
+    // Most writes only fill memory buffers: answer them here, without a copy and a hop to a worker.
+    const int now = filesystem(req).try_write(ino, static_cast<uint64_t>(off),
+                                              std::span(reinterpret_cast<const std::byte*>(buf), size));
+    if (now > 0) {
+        fuse_reply_err(req, now);
+        return;
+    }
+    if (now == 0) {
+        fuse_reply_write(req, size);
+        return;
+    }
+    // The write must wait (dirty memory full, a truncate, a block to read first). The request buffer is reused for
+    // the next request as soon as this returns: copy the data.
     auto data = std::make_shared<std::vector<std::byte>>(reinterpret_cast<const std::byte*>(buf),
                                                          reinterpret_cast<const std::byte*>(buf) + size);
     defer(req, [req, ino, off, data] {

@@ -32,15 +32,26 @@ std::mutex& name_lock(std::string_view name) {
     return locks[std::hash<std::string_view>{}(name) % locks.size()];
 }
 
-Result<size_t> fill(const ByteSource& source, std::vector<std::byte>& buffer) {
+// Reads up to `limit` bytes into `buffer` (empty on entry, capacity reserved). The buffer grows as the bytes come
+// (doubling from 64 KiB): a small object must not pay for zeroing and faulting in a whole stripe buffer.
+Result<size_t> fill(const ByteSource& source, std::vector<std::byte>& buffer, size_t limit) {
     size_t filled = 0;
-    while (filled < buffer.size()) {
+    while (filled < limit) {
+        if (filled == buffer.size())
+            buffer.resize(std::min(limit, std::max<size_t>(size_t{64} << 10, filled * 2)));
         TIERCEL_ASSIGN(size_t n, source(std::span(buffer).subspan(filled)));
         if (n == 0)
             break;
         filled += n;
     }
+    buffer.resize(filled);
     return filled;
+}
+
+std::shared_ptr<std::vector<std::byte>> stripe_buffer(size_t stripe_bytes) {
+    auto buffer = std::make_shared<std::vector<std::byte>>();
+    buffer->reserve(stripe_bytes);  // address space only: pages are touched as fill() grows the buffer
+    return buffer;
 }
 
 Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes) {
@@ -226,8 +237,8 @@ std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) 
 Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
     TIERCEL_TRY(validate_object_name(name));
     const size_t stripe_bytes = stripe_size();
-    auto buffer = std::make_shared<std::vector<std::byte>>(stripe_bytes);
-    TIERCEL_ASSIGN(size_t filled, fill(source, *buffer));
+    auto buffer = stripe_buffer(stripe_bytes);
+    TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
     if (filled <= spec_.inline_max && filled < stripe_bytes)
         return put_inline(*this, name, *buffer, filled);
 
@@ -256,8 +267,8 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
         }));
         if (inflight.size() >= spec_.inflight_stripes)
             collect_oldest();
-        buffer = std::make_shared<std::vector<std::byte>>(stripe_bytes);
-        auto next = fill(source, *buffer);
+        buffer = stripe_buffer(stripe_bytes);
+        auto next = fill(source, *buffer, stripe_bytes);
         if (!next) {
             status = next.error().context("reading the input");
             break;

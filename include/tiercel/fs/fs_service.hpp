@@ -5,6 +5,8 @@
 //    loop never blocks and many reads run at once across disks.
 //  - stop() stops reading requests, waits for the requests in flight, writes out every dirty block, commits the
 //    namespace and unmounts. It blocks for that final flush: the pool service closes the pool right after it.
+//  - Once the kernel has answered INIT, the mount's readahead is raised to 4 MiB via sysfs (the kernel starts every FUSE
+//    mount at 128 KiB, which keeps a sequential reader one small request ahead).
 //  - An external unmount (fusermount3 -u, umount) ends the session the same way (flush + commit); with
 //    stop_daemon_on_unmount (`tiercel mount`) it then stops the daemon.
 #pragma once
@@ -42,6 +44,8 @@ public:
     void stop() override;
 
     Filesystem* filesystem() { return fs_.get(); }
+    // The kernel accepted the session (FUSE INIT answered): the mount's readahead can be raised now.
+    void on_init() { init_seen_ = true; }
     boost::asio::thread_pool& workers() { return *workers_; }
 
 private:
@@ -49,6 +53,7 @@ private:
     void drain_requests();
     void on_unmounted();
     void finish();
+    void raise_readahead();
 
     Daemon& daemon_;
     std::function<pool::Pool*()> pool_;
@@ -58,6 +63,9 @@ private:
     std::unique_ptr<boost::asio::posix::stream_descriptor> fd_;
     struct fuse_session* session_ = nullptr;
     std::unique_ptr<struct fuse_buf> buffer_;
+    std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
+    bool init_seen_ = false;
+    bool readahead_set_ = false;
     bool mounted_ = false;
     bool finished_ = false;
 };

@@ -132,6 +132,48 @@ TEST_CASE("data across blocks, holes, truncate and persistence") {
     CHECK(check_filesystem(*f.pool).ok());
 }
 
+// What the FUSE loop may answer itself: try_write/try_read act only when nothing has to wait, and say -1 (changing
+// nothing) otherwise; read pieces are views that a later write does not change under them.
+TEST_CASE("try_write and try_read act only on memory; read pieces stay intact") {
+    Fixture f;
+    const uint64_t block = f.fs->block_size();
+    auto bytes = [](const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); };
+    auto joined = [](const std::vector<Filesystem::ReadPiece>& pieces) {
+        std::string out;
+        for (const auto& piece : pieces)
+            out += piece.data ? std::string(reinterpret_cast<const char*>(piece.data), piece.size)
+                              : std::string(piece.size, '\0');
+        return out;
+    };
+    uint64_t ino = f.create(kRootIno, "file");
+    const std::string data = random_bytes(block + 100, 3);
+    CHECK(f.fs->try_write(ino, 0, bytes(data)) == 0);  // a new file: nothing to read first
+    CHECK(f.fs->try_write(999999, 0, bytes(data)) == ENOENT);
+    std::vector<Filesystem::ReadPiece> pieces;
+    REQUIRE(f.fs->try_read(ino, 10, 50, pieces) == 0);  // dirty blocks are in memory
+    const std::string before = joined(pieces);
+    CHECK(before == data.substr(10, 50));
+    f.write(ino, 10, "XXXX");  // the buffer the pieces point into is shared: the write goes to a copy
+    CHECK(joined(pieces) == before);
+    pieces.clear();
+    REQUIRE(f.fs->fsync(ino, false) == 0);
+    f.reopen();  // stored, nothing cached
+
+    const std::string expected = data.substr(0, 10) + "XXXX" + data.substr(14);
+    CHECK(f.fs->try_read(ino, 0, 100, pieces) == -1);
+    CHECK(f.fs->try_write(ino, 5, bytes("yy")) == -1);  // partial write over a stored block not in memory
+    CHECK(f.fs->try_write(ino, block, bytes(std::string(block, 'z'))) == 0);  // a whole block needs no read
+    CHECK(f.read_all(ino) == expected.substr(0, block) + std::string(block, 'z'));  // block 0 is cached now
+    CHECK(f.fs->try_write(ino, 5, bytes("yy")) == 0);
+    REQUIRE(f.fs->try_read(ino, 0, 2 * block, pieces) == 0);
+    CHECK(joined(pieces) == expected.substr(0, 5) + "yy" + expected.substr(7, block - 7) + std::string(block, 'z'));
+
+    f.write(ino, 4 * block, "end");  // blocks 2 and 3 are a hole: zeros, from no buffer
+    REQUIRE(f.fs->try_read(ino, 2 * block, 2 * block + 3, pieces) == 0);
+    CHECK(joined(pieces) == std::string(2 * block, '\0') + "end");
+    CHECK(pieces.front().data == nullptr);
+}
+
 TEST_CASE("a small write replaces one block, not the file") {
     Fixture f;
     const uint64_t block = f.fs->block_size();

@@ -1,0 +1,202 @@
+// Filesystem: the read path. Reads come from dirty buffers, then the clean-block cache (LRU, `cache_bytes`), then
+// the pool (one fetch per block, shared by concurrent readers); sequential readers get blocks prefetched.
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+
+#include "tiercel/core/log.hpp"
+#include "tiercel/fs/filesystem.hpp"
+
+namespace tiercel::fs {
+
+namespace {
+constexpr uint64_t kPrefetchBlocks = 16;
+}  // namespace
+
+struct Filesystem::Fetch {
+    bool done = false;
+    int error = 0;
+    std::shared_ptr<const std::vector<std::byte>> data;
+};
+
+// ---- clean-block cache
+
+void Filesystem::cache_put(uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>> data) {
+    cache_drop(ino, block);
+    if (!data || data->size() > options_.cache_bytes)
+        return;
+    lru_.push_front({ino, block});
+    cache_bytes_ += data->size();
+    cache_[{ino, block}] = CacheEntry{std::move(data), lru_.begin()};
+    while (cache_bytes_ > options_.cache_bytes && !lru_.empty()) {
+        CacheKey victim = lru_.back();
+        cache_drop(victim.ino, victim.block);
+    }
+}
+
+void Filesystem::cache_drop(uint64_t ino, uint64_t block) {
+    auto it = cache_.find({ino, block});
+    if (it == cache_.end())
+        return;
+    cache_bytes_ -= it->second.data->size();
+    lru_.erase(it->second.lru);
+    cache_.erase(it);
+}
+
+// ---- reading blocks
+
+int Filesystem::fetch_block(Lock& lock, uint64_t ino, uint64_t block,
+                            std::shared_ptr<const std::vector<std::byte>>& out) {
+    const CacheKey key{ino, block};
+    if (auto it = cache_.find(key); it != cache_.end()) {
+        lru_.splice(lru_.begin(), lru_, it->second.lru);
+        out = it->second.data;
+        return 0;
+    }
+    if (auto it = fetches_.find(key); it != fetches_.end()) {
+        auto pending = it->second;
+        data_cv_.wait(lock, [&] { return pending->done; });
+        out = pending->data;
+        return pending->error;
+    }
+    Node* n = node(ino);
+    auto stored = n ? n->stored.find(block) : decltype(n->stored.end()){};
+    if (!n || stored == n->stored.end()) {
+        out = std::make_shared<const std::vector<std::byte>>();
+        return 0;
+    }
+    const uint32_t valid = stored->second;
+    const uint64_t epoch = n->data_epoch;
+    auto pending = std::make_shared<Fetch>();
+    fetches_[key] = pending;
+    lock.unlock();
+    auto bytes = std::make_shared<std::vector<std::byte>>();
+    bytes->reserve(valid);
+    Status got = [&] {
+        auto shared = options_.pool_gate.share();
+        return pool_.get(fs_block_name(ino, block), 0, std::nullopt, [&](std::span<const std::byte> chunk) {
+            bytes->insert(bytes->end(), chunk.begin(), chunk.end());
+            return Status{};
+        });
+    }();
+    lock.lock();
+    fetches_done_++;
+    if (got) {
+        bytes->resize(valid);  // bytes past `valid` were cut off by a truncate: they read as zeros
+        pending->data = bytes;
+        n = node(ino);
+        if (n && n->data_epoch == epoch)
+            cache_put(ino, block, bytes);
+    } else {
+        log::error("fs", "reading block " + std::to_string(block) + " of inode " + std::to_string(ino) + ": " +
+                             got.error().describe());
+        pending->error = to_errno(got.error());
+    }
+    pending->done = true;
+    fetches_.erase(key);
+    data_cv_.notify_all();
+    out = pending->data;
+    return pending->error;
+}
+
+void Filesystem::prefetch(Lock&, uint64_t ino, uint64_t block) {
+    Node* n = node(ino);
+    if (!n || !n->stored.count(block) || n->dirty.count(block) || cache_.count({ino, block}) ||
+        fetches_.count({ino, block}))
+        return;
+    boost::asio::post(writeback_, [this, ino, block] {
+        Lock lock(mu_);
+        std::shared_ptr<const std::vector<std::byte>> ignored;
+        (void)fetch_block(lock, ino, block, ignored);
+    });
+}
+
+int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<std::byte>& out) {
+    std::vector<ReadPiece> pieces;
+    out.clear();
+    if (int rc = read(ino, offset, size, pieces))
+        return rc;
+    for (const auto& piece : pieces) {
+        if (piece.data)
+            out.insert(out.end(), piece.data, piece.data + piece.size);
+        else
+            out.resize(out.size() + piece.size, std::byte{0});
+    }
+    return 0;
+}
+
+int Filesystem::read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out) {
+    return read_pieces(ino, offset, size, true, out);
+}
+
+int Filesystem::try_read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out) {
+    return read_pieces(ino, offset, size, false, out);
+}
+
+int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out) {
+    Lock lock(mu_);
+    Node* n = node(ino);
+    if (!n)
+        return ENOENT;
+    if (S_ISDIR(n->rec.mode))
+        return EISDIR;
+    out.clear();
+    if (offset >= n->rec.size || size == 0)
+        return 0;
+    const uint64_t end = std::min<uint64_t>(offset + size, n->rec.size);
+    // Kernel readahead sends several requests at once and workers take them in any order, so "sequential" means
+    // near where the last read ended, not exactly there (exact matching lost the prefetch on most blocks).
+    const uint64_t slack = 2 * block_size_;
+    const bool sequential = offset == 0 || (n->last_read_end != UINT64_MAX && offset + slack >= n->last_read_end &&
+                                            offset <= n->last_read_end + slack);
+    for (uint64_t pos = offset; pos < end;) {
+        const uint64_t block = pos / block_size_;
+        const uint64_t in_block = pos % block_size_;
+        const uint64_t take = std::min(end - pos, block_size_ - in_block);
+        n = node(ino);
+        if (!n)
+            return ENOENT;
+        std::shared_ptr<const std::vector<std::byte>> data;
+        if (auto dirty = n->dirty.find(block); dirty != n->dirty.end()) {
+            data = dirty->second.data;  // a writer copies a buffer someone else holds, so this view stays intact
+        } else if (n->stored.count(block)) {
+            const bool cached = cache_.count({ino, block}) > 0;
+            if (!cached && !may_wait)
+                return -1;
+            const auto started = std::chrono::steady_clock::now();
+            if (int rc = fetch_block(lock, ino, block, data))
+                return rc;
+            if (!cached) {
+                read_waits_++;
+                read_wait_ns_ += static_cast<uint64_t>((std::chrono::steady_clock::now() - started).count());
+            }
+        }
+        const uint64_t have = data && data->size() > in_block ? std::min<uint64_t>(take, data->size() - in_block) : 0;
+        if (have > 0)
+            out.push_back(ReadPiece{data, data->data() + in_block, have});
+        if (have < take)
+            out.push_back(ReadPiece{nullptr, nullptr, take - have});  // a hole, or bytes past a short block
+        pos += take;
+    }
+    n = node(ino);
+    if (!n)
+        return ENOENT;
+    n->last_read_end = sequential && n->last_read_end != UINT64_MAX ? std::max(n->last_read_end, end) : end;
+    n->sequential_reads = sequential ? n->sequential_reads + 1 : 0;
+    if (sequential) {
+        // Keep up to kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
+        // The window doubles with each read in a row, so a random reader that lands near its last read by chance
+        // prefetches one or two blocks, not sixteen.
+        const uint64_t next = (end + block_size_ - 1) / block_size_;
+        const uint64_t ramp = uint64_t{1} << std::min<uint32_t>(n->sequential_reads - 1, 5);
+        const uint64_t window = std::max<uint64_t>(
+            1, std::min({kPrefetchBlocks, ramp, options_.cache_bytes / block_size_ / 4}));
+        for (uint64_t b = next; b < next + window; ++b)
+            prefetch(lock, ino, b);
+    }
+    relatime(*n);
+    return 0;
+}
+
+}  // namespace tiercel::fs
