@@ -305,8 +305,16 @@ int main(int argc, char** argv) {
             if (auto r = hsm::premigrate(c, target_list, path, 3); !r)
                 die(r.error().describe());
             hsm::BypassScope bypass;
-            if (auto s = hsm::stub(c, path, [&](int fd) { return interceptor->mark_fd(fd); }); !s)
-                die(s.error().describe());
+            // The interceptor closes its fd of a recalled file just after the state flips to premigrated; until
+            // then the stub step's write lease is refused (busy): retry briefly.
+            for (int attempt = 0;; ++attempt) {
+                auto s = hsm::stub(c, path, [&](int fd) { return interceptor->mark_fd(fd); });
+                if (s)
+                    break;
+                if (s.error().code() != Errc::busy || attempt == 500)
+                    die(s.error().describe());
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
             return 0;
         });
     };
