@@ -182,8 +182,9 @@ double direct_decompress(hsm::Target& target, const std::string& key) {
         if (!source)
             die("open payload");
         auto table = hsm::read_seek_table(**source);
+        std::vector<uint8_t> compressed, raw;  // reused, as the recall's fill threads do
         for (const auto& frame : table->frames)
-            if (!hsm::read_frame(**source, frame))
+            if (!hsm::read_frame_into(**source, frame, compressed, raw))
                 die("decode payload");
     });
 }

@@ -114,10 +114,11 @@ Result<bool> Interceptor::FileRecall::fill_claimed(size_t i, Targets& targets) {
             }
             from = copy;
         }
-        auto raw = read_frame(*from->source, from->table.frames[i]);
-        if (!raw) {
+        // Per thread: a fill thread decodes frame after frame into the same buffers.
+        thread_local std::vector<uint8_t> compressed, raw;
+        if (auto read = read_frame_into(*from->source, from->table.frames[i], compressed, raw); !read) {
             log::warning(component, path + ": copy on " + copies[from->index].target + " failed: " +
-                                        raw.error().describe());
+                                        read.error().describe());
             std::lock_guard lock(mutex);
             if (copy == from)
                 copy.reset();  // the next attempt opens the next copy
@@ -130,8 +131,8 @@ Result<bool> Interceptor::FileRecall::fill_claimed(size_t i, Targets& targets) {
             limit = std::min<uint64_t>(limit, static_cast<uint64_t>(st.st_size));
             return false;
         }
-        TIERCEL_TRY(pwrite_full(fd, *raw, where.raw_offset));
-        filled += raw->size();
+        TIERCEL_TRY(pwrite_full(fd, raw, where.raw_offset));
+        filled += raw.size();
         return true;
     }
     return make_error(Errc::unavailable, "every copy failed");
@@ -320,31 +321,37 @@ void Interceptor::finish(FileRecall& recall) {
     auto fail = [&](const Error& error) {
         log::error(component, recall.path + ": finishing the recall: " + error.describe());
         record({now_ns(), recall.path, recall.filled, 0, "failed: " + error.describe()});
+        recall.background_started = false;  // the next access tries to finish again
         std::lock_guard stats_lock(mutex_);
         ++stats_.recalls_failed;
     };
     // One fdatasync for the whole file, before the state says premigrated: what a crash must not lose.
     if (::fdatasync(recall.fd) != 0)
         return fail(Error::from_errno(errno, "fdatasync"));
-    std::lock_guard lock(recall.mutex);
     // The truncating task proceeds only after our ALLOW: give it a moment to land before judging the file. It has
     // landed when the size is down to the limit, or when the ctime moved (it may have grown again since).
-    auto truncated = [&](const Snapshot& s) { return s.size <= recall.limit || s.ctime_ns != recall.limit_ctime_ns; };
+    auto landed = [&](const Result<Snapshot>& s) {
+        std::lock_guard lock(recall.mutex);
+        return !s || recall.limit == UINT64_MAX || s->size <= recall.limit || s->ctime_ns != recall.limit_ctime_ns;
+    };
     auto before = snapshot(recall.fd);
-    for (int i = 0; i < 200 && before && recall.limit != UINT64_MAX && !truncated(*before); ++i) {
+    for (int i = 0; i < 200 && !landed(before); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         before = snapshot(recall.fd);
     }
     if (!before)
         return fail(before.error());
-    if (recall.limit != UINT64_MAX && !truncated(*before)) {
+    if (!landed(before)) {
         // The truncate we allowed did not happen (it failed after the hook): the tail is still the archived
         // version's and must be recalled, not left as holes. The next access fills it.
         log::warning(component, recall.path + ": an allowed truncate did not take place; its tail recalls on access");
+        std::lock_guard lock(recall.mutex);
         recall.limit = UINT64_MAX;
         recall.background_started = false;
         return;
     }
+    // From here on no frame is written (every one is present or past the limit), so the hash runs without the lock:
+    // a truncating task does not wait for it.
     auto hash = hash_fd(recall.fd, before->size);
     if (!hash)
         return fail(hash.error());
