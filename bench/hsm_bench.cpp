@@ -49,8 +49,22 @@ constexpr int kSmallFiles = 10'000;
 constexpr size_t kSmallSize = 4096;
 constexpr size_t kBig = size_t{1} << 30;
 
+// The image's mount point and the work directory, once made: die() must unmount and remove them too (std::exit
+// skips main's destructors, and a failed run used to leave its loop mount behind).
+std::string mounted_at, work_dir;
+
+void clean_up() {
+    if (!mounted_at.empty())
+        std::system(("umount " + mounted_at + " 2>/dev/null || umount -l " + mounted_at).c_str());
+    if (!work_dir.empty())
+        std::filesystem::remove_all(work_dir);
+    mounted_at.clear();
+    work_dir.clear();
+}
+
 [[noreturn]] void die(const std::string& what) {
     std::fprintf(stderr, "hsm_bench: %s\n", what.c_str());
+    clean_up();
     std::exit(1);
 }
 
@@ -258,13 +272,11 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(mnt);
     std::filesystem::create_directories(archive);
     run("truncate -s 4G " + image + " && mkfs.ext4 -q -F " + image + " && mount -o loop " + image + " " + mnt);
+    mounted_at = mnt;
+    work_dir = work;
     struct Cleanup {
-        std::string mnt, work;
-        ~Cleanup() {
-            std::system(("umount " + mnt + " 2>/dev/null || umount -l " + mnt).c_str());
-            std::filesystem::remove_all(work);
-        }
-    } cleanup{mnt, work};
+        ~Cleanup() { clean_up(); }
+    } cleanup;
 
     auto hot = mnt + "/hot", cold = mnt + "/cold";
     std::filesystem::create_directories(hot + "/small");
