@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 
 #include <sodium.h>
 #include <zstd.h>
@@ -247,25 +248,34 @@ Result<SeekTable> read_seek_table(ByteSource& source) {
     return result;
 }
 
-Result<std::vector<uint8_t>> read_frame(ByteSource& source, const Frame& frame) {
-    std::vector<uint8_t> compressed(frame.compressed_size);
+Status read_frame_into(ByteSource& source, const Frame& frame, std::vector<uint8_t>& compressed,
+                       std::vector<uint8_t>& out) {
+    thread_local std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> context(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    compressed.resize(frame.compressed_size);
     TIERCEL_TRY(source.read_at(frame.payload_offset, compressed));
-    std::vector<uint8_t> raw(frame.raw_size);
-    size_t n = ZSTD_decompress(raw.data(), raw.size(), compressed.data(), compressed.size());
+    out.resize(frame.raw_size);
+    size_t n = ZSTD_decompressDCtx(context.get(), out.data(), out.size(), compressed.data(), compressed.size());
     if (ZSTD_isError(n))
         return make_error(Errc::corruption, "payload frame at " + std::to_string(frame.payload_offset) + ": " +
                                                 ZSTD_getErrorName(n));
     if (n != frame.raw_size)
         return make_error(Errc::corruption, "payload frame at " + std::to_string(frame.payload_offset) +
                                                 " decodes to the wrong size");
+    return {};
+}
+
+Result<std::vector<uint8_t>> read_frame(ByteSource& source, const Frame& frame) {
+    std::vector<uint8_t> compressed, raw;
+    TIERCEL_TRY(read_frame_into(source, frame, compressed, raw));
     return raw;
 }
 
 Status verify_payload(ByteSource& source, const PayloadHeader& header, const SeekTable& table) {
     Blake2b256 hash;
     uint64_t total = 0;
+    std::vector<uint8_t> compressed, raw;
     for (const Frame& frame : table.frames) {
-        TIERCEL_ASSIGN(auto raw, read_frame(source, frame));
+        TIERCEL_TRY(read_frame_into(source, frame, compressed, raw));
         hash.update(raw);
         total += raw.size();
     }

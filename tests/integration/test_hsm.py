@@ -199,6 +199,47 @@ def test_truncate_stub(daemon, mnt):
     check(wait_for_state(path, "state=dirty").startswith("state=dirty"), f"dirty after truncate: {state_xattr(path)}")
 
 
+def test_parallel_fills_and_truncate_during_background(daemon, mnt):
+    """Frames are filled outside the file's lock by the background workers and by readers at once: readers of
+    scattered ranges (last frame first) get the right bytes while the background runs, and a truncate allowed while
+    workers are mid-frame never lets a frame past the new size land after it (the tail stays the writer's zeros)."""
+    size = 96 * MiB
+    path = os.path.join(mnt, "scatter.bin")
+    write_pattern(path, size, seed=31)
+    archive(daemon, path)
+    expected = pattern_bytes(size, seed=31)
+    offsets = [size - 4096, 3 * MiB - 10, 77 * MiB + 5, 50 * MiB, 1, 95 * MiB - 1, 20 * MiB + 4095, 64 * MiB]
+
+    def read_at(offset):
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return offset, f.read(8192)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(read_at, offsets))
+    for offset, data in results:
+        check(data == expected[offset:offset + 8192], f"scattered read at {offset} while the background fills")
+    check(wait_for_state(path, "state=premigrated").startswith("state=premigrated"), f"{state_xattr(path)}")
+
+    path = os.path.join(mnt, "trunc_mid.bin")
+    write_pattern(path, size, seed=32)
+    archive(daemon, path)
+    cut = 40 * MiB + 321
+    with open(path, "rb") as f:
+        check(f.read(4096) == expected_head(32), "first read starts the background")
+    os.truncate(path, cut)  # the background workers are filling frames past `cut` now
+    os.truncate(path, size)
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:cut] == pattern_bytes(cut, seed=32), "below the cut: the archived bytes")
+    check(data[cut:] == bytes(size - cut), "past the cut: zeros, no archived frame landed after the truncate")
+    check(wait_for_state(path, "state=dirty").startswith("state=dirty"), f"dirty after truncate: {state_xattr(path)}")
+
+
+def expected_head(seed):
+    return pattern_bytes(4096, seed=seed)
+
+
 def test_target_gone_gives_eio(daemon, mnt):
     path = os.path.join(mnt, "lost.bin")
     write_pattern(path, 4 * MiB, seed=7)
@@ -304,6 +345,7 @@ action = "deny"
                 test_changed_during_archive(daemon, mnt)
                 test_dirty_and_new_version(daemon, mnt)
                 test_truncate_stub(daemon, mnt)
+                test_parallel_fills_and_truncate_during_background(daemon, mnt)
                 test_target_gone_gives_eio(daemon, mnt)
                 test_restart_recalls_again(daemon, mnt)
                 test_cli_views_pin_recall_restore(daemon, mnt)

@@ -8,12 +8,14 @@
 //    written past the file's current end.
 //  - The group fd is read on the core loop (an Asio descriptor); each event goes to an event thread, which fills the
 //    range the reader waits for (the frames covering it) through the event's fd (it generates no events), and only
-//    then answers FAN_ALLOW. The rest of the file is filled by a background thread. Readers of one file share one
-//    recall (one FileRecall per inode; frames already present are never fetched twice).
+//    then answers FAN_ALLOW. The rest of the file is filled by fill_threads background workers per file, in order
+//    from the end of that first range (wrapping). Readers of one file share one recall (one FileRecall per inode;
+//    each frame is claimed by one thread and filled outside the file's lock, so frames are never fetched twice and
+//    fills of different frames run in parallel: src/hsm/file_recall.hpp).
 //  - A frame counts as present when it has no hole (SEEK_HOLE), so a restart never refetches or overwrites data
 //    already in the file.
-//  - Copies are tried in catalog order; zstd checks each frame, BLAKE2b-256 checks the whole file at the end (a
-//    mismatch then means the user changed it during the recall: the file becomes "dirty").
+//  - Copies are tried in catalog order; zstd checks each frame, BLAKE2b-256 checks the whole file at the end, after
+//    one fdatasync (a mismatch, or a ctime that moved during the hash, means the user changed it: "dirty").
 //  - If no copy can be read, or no answer is ready within recall_timeout, the reader gets FAN_DENY_ERRNO(EIO). ALLOW
 //    is never sent for a range that is not in the file.
 //  - Threads running inside a BypassScope (the stub step's hole punch) are answered ALLOW without recall.
@@ -62,7 +64,7 @@ struct InterceptorOptions {
     std::chrono::milliseconds recall_timeout{30'000};
     std::vector<HsmProcessRule> processes;
     size_t event_threads = 4;
-    size_t fill_threads = 2;
+    size_t fill_threads = 2;  // pool threads, and background workers per file
     // Test hook ($TIERCEL_HSM_TEST_RECALL_DELAY_MS): every range fill first sleeps this long, so crash tests can
     // kill the daemon while a reader is known to be waiting. Zero in production.
     std::chrono::milliseconds test_delay{0};
@@ -130,6 +132,9 @@ private:
     void handle(std::shared_ptr<PendingEvent> event);
     void sweep();
     Result<std::shared_ptr<FileRecall>> recall_for(int event_fd);
+    // Posts the file's background workers (fill_threads), which fill from `first_frame` on, in order, wrapping.
+    void start_background(const std::shared_ptr<FileRecall>& recall, size_t first_frame);
+    // One background worker; the last one out finishes the recall (or clears background_started).
     void background(std::shared_ptr<FileRecall> recall);
     void finish(FileRecall& recall);
     void forget(const FileRecall& recall);

@@ -82,6 +82,10 @@ Result<PayloadHeader> read_header(ByteSource& source);
 Result<SeekTable> read_seek_table(ByteSource& source);
 // Decodes one frame; zstd checks its content checksum, and the size must match the seek table.
 Result<std::vector<uint8_t>> read_frame(ByteSource& source, const Frame& frame);
+// The same into `out` (resized to the frame's raw size), with `compressed` as scratch: callers that decode many
+// frames keep both and so skip an allocation and a zero fill per frame. The zstd context is per thread.
+Status read_frame_into(ByteSource& source, const Frame& frame, std::vector<uint8_t>& compressed,
+                       std::vector<uint8_t>& out);
 // Decodes every frame and compares size and BLAKE2b-256 with the header.
 Status verify_payload(ByteSource& source, const PayloadHeader& header, const SeekTable& table);
 

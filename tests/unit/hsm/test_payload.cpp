@@ -92,9 +92,18 @@ TEST_CASE("a payload round-trips, frame by frame, and verifies") {
     CHECK(std::equal(frame->begin(), frame->end(), content.begin() + 2 * default_frame_size));
     CHECK(verify_payload(source, *read, *table).ok());
 
+    // Reused buffers (the recall's fill threads): a short last frame after full ones, then a full one again.
+    std::vector<uint8_t> compressed, raw;
+    for (size_t i : {0, 3, 1}) {
+        REQUIRE(read_frame_into(source, table->frames[i], compressed, raw).ok());
+        CHECK(raw.size() == table->frames[i].raw_size);
+        CHECK(std::equal(raw.begin(), raw.end(), content.begin() + static_cast<long>(table->frames[i].raw_offset)));
+    }
+
     // One flipped byte inside a frame: zstd's checksum refuses it.
     source.bytes[table->frames[1].payload_offset + 100] ^= 0x40;
     CHECK(!read_frame(source, table->frames[1]).ok());
+    CHECK(!read_frame_into(source, table->frames[1], compressed, raw).ok());
     CHECK(!verify_payload(source, *read, *table).ok());
     ::close(fd);
 }
