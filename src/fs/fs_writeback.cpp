@@ -161,7 +161,7 @@ void Filesystem::flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::ve
             std::memcpy(buffer.data(), data->data() + offset, n);
             offset += n;
             return n;
-        });
+        }, kBlockDurability);
     }();
     Lock lock(mu_);
     puts_++;

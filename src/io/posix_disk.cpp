@@ -238,6 +238,13 @@ Status PosixDisk::sync_dir(std::string_view dir) {
     return sync_open_dir(dir, "sync_dir");
 }
 
+Status PosixDisk::sync_all() {
+    if (::syncfs(root_fd_) != 0)
+        return os_error(errno, "sync_all", "");
+    // syncfs of a filesystem whose disk directory was removed succeeds: the data it wrote there is gone all the same.
+    return check_root_alive("sync_all", "");
+}
+
 Status PosixDisk::sync_open_dir(std::string_view dir_view, std::string_view op) {
     std::string dir(dir_view);
     int fd = ::openat(root_fd_, dir_arg(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

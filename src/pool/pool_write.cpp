@@ -1,6 +1,7 @@
 // Pool::put and Pool::remove: stripes are encoded and written in a pipeline of `inflight_stripes`, each shard to
-// its own disk's queue, and the object becomes visible only when the metadata commit that names its stripes is
-// durable — after every shard and shard directory was fsynced.
+// its own disk's queue. An immediate put's object becomes visible only when the metadata commit that names its
+// stripes is durable — after every shard and shard directory was fsynced. A deferred put syncs nothing: it notes its
+// disks, and the flush that makes its commit durable syncs them first (pool_deferred.cpp).
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -54,10 +55,12 @@ std::shared_ptr<std::vector<std::byte>> stripe_buffer(size_t stripe_bytes) {
     return buffer;
 }
 
-Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes) {
+using Durability = Pool::Durability;
+
+Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes, Durability durability) {
     auto started = std::chrono::steady_clock::now();
     Status status = member.disk->write_file(path, as_bytes_view(bytes), false);
-    if (status)
+    if (status && durability == Durability::immediate)
         status = member.disk->sync_file(path);
     member.record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     if (!status)
@@ -68,13 +71,14 @@ Status write_shard(Pool::Member& member, const std::string& path, const codec::B
 // One attempt: place, write every shard in parallel, wait. Disks whose write failed are added to `failed`.
 Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::Bytes>& shards,
                      const std::vector<PlacementCandidate>& candidates, std::set<uint32_t>& failed,
-                     StripeRecord& record) {
+                     StripeRecord& record, Durability durability) {
     TIERCEL_ASSIGN(Placement placement, place_stripe(stripe_id, candidates, static_cast<int>(shards.size()), failed));
     std::vector<std::future<Status>> writes;
     for (size_t i = 0; i < shards.size(); ++i) {
         Pool::Member* member = PoolInternals::member(pool, placement.shard_disks[i]);
         std::string path = shard_path(stripe_id, record.generation, static_cast<unsigned>(i));
-        writes.push_back(member->io->submit([member, path, &shards, i] { return write_shard(*member, path, shards[i]); }));
+        writes.push_back(member->io->submit(
+            [member, path, &shards, i, durability] { return write_shard(*member, path, shards[i], durability); }));
     }
     Status outcome;
     for (size_t i = 0; i < writes.size(); ++i) {
@@ -100,7 +104,8 @@ Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::By
 
 // A stripe job: encode on this thread, then write with up to kPlacementAttempts placements.
 Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, std::shared_ptr<std::vector<std::byte>> data,
-                                   std::shared_ptr<const std::vector<PlacementCandidate>> candidates) {
+                                   std::shared_ptr<const std::vector<PlacementCandidate>> candidates,
+                                   Durability durability) {
     codec::StripeIdentity identity{pool.uuid(), stripe_id, 1};
     codec::ByteView logical(reinterpret_cast<const uint8_t*>(data->data()), data->size());
     TIERCEL_ASSIGN(auto shards, PoolInternals::codec(pool)->encode(identity, logical));
@@ -110,7 +115,7 @@ Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, std::shared_p
     std::set<uint32_t> failed;
     Status status;
     for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
-        status = write_attempt(pool, stripe_id, shards, *candidates, failed, written.record);
+        status = write_attempt(pool, stripe_id, shards, *candidates, failed, written.record, durability);
         if (status)
             return written;
         if (status.error().code() == Errc::no_space)
@@ -138,14 +143,6 @@ Status sync_directories(Pool& pool, const std::vector<WrittenStripe>& stripes) {
     return result;
 }
 
-void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record) {
-    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
-        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
-        if (member && member->online)
-            (void)member->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
-    }
-}
-
 // The previous version's stripes, for removal in the same commit that replaces or removes the object.
 Result<std::vector<std::pair<uint64_t, StripeRecord>>> previous_stripes(Pool& pool, std::string_view name) {
     std::vector<std::pair<uint64_t, StripeRecord>> stripes;
@@ -163,8 +160,22 @@ Result<std::vector<std::pair<uint64_t, StripeRecord>>> previous_stripes(Pool& po
     return stripes;
 }
 
+// Commits `batch`, which replaces or removes `previous`, and deletes the previous shards once that is durable.
+Status commit_replacing(Pool& pool, const MetaBatch& batch, std::vector<std::pair<uint64_t, StripeRecord>> previous,
+                        Durability durability) {
+    if (durability == Durability::immediate) {
+        TIERCEL_TRY(pool.meta().commit(batch));
+        for (const auto& [id, old] : previous)
+            delete_shards(pool, id, old);
+        return {};
+    }
+    TIERCEL_ASSIGN(uint64_t sequence, pool.meta().commit_deferred(batch));
+    PoolInternals::delete_when_durable(pool, sequence, std::move(previous));
+    return {};
+}
+
 Status commit_object(Pool& pool, std::string_view name, const ObjectRecord& record,
-                     const std::vector<WrittenStripe>& stripes) {
+                     const std::vector<WrittenStripe>& stripes, Durability durability) {
     std::lock_guard lock(name_lock(name));
     TIERCEL_ASSIGN(auto previous, previous_stripes(pool, name));
     MetaBatch batch;
@@ -174,10 +185,7 @@ Status commit_object(Pool& pool, std::string_view name, const ObjectRecord& reco
         batch.put(stripe_key(stripe.stripe_id), encode_stripe(stripe.record));
     batch.put(object_key(name), encode_object(record));
     batch.put(kNextStripeKey, encode_u64(PoolInternals::next_stripe_id(pool).load()));
-    TIERCEL_TRY(pool.meta().commit(batch));
-    for (const auto& [id, old] : previous)
-        delete_shards(pool, id, old);
-    return {};
+    return commit_replacing(pool, batch, std::move(previous), durability);
 }
 
 uint64_t random_object_id() {
@@ -186,7 +194,8 @@ uint64_t random_object_id() {
     return id;
 }
 
-Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std::byte>& buffer, size_t size) {
+Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std::byte>& buffer, size_t size,
+                              Durability durability) {
     ObjectRecord record{size, now_ns(), random_object_id(), true, {}, {}};
     std::string_view plain(reinterpret_cast<const char*>(buffer.data()), size);
     if (auto& key = PoolInternals::key(pool)) {
@@ -197,11 +206,27 @@ Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std
     } else {
         record.inline_data = plain;
     }
-    TIERCEL_TRY(commit_object(pool, name, record, {}));
+    TIERCEL_TRY(commit_object(pool, name, record, {}, durability));
     return ObjectInfo{std::string(name), size, record.mtime_ns, true, 0};
 }
 
+// The disks a deferred put wrote to, for the flush that will sync them.
+std::vector<uint32_t> disks_of(const std::vector<WrittenStripe>& stripes) {
+    std::set<uint32_t> disks;
+    for (const auto& stripe : stripes)
+        disks.insert(stripe.record.shard_disks.begin(), stripe.record.shard_disks.end());
+    return {disks.begin(), disks.end()};
+}
+
 }  // namespace
+
+void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record) {
+    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
+        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
+        if (member && member->online)
+            (void)member->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
+    }
+}
 
 std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) {
     std::vector<PlacementCandidate> candidates;
@@ -234,13 +259,13 @@ std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) 
     return candidates;
 }
 
-Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
+Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source, Durability durability) {
     TIERCEL_TRY(validate_object_name(name));
     const size_t stripe_bytes = stripe_size();
     auto buffer = stripe_buffer(stripe_bytes);
     TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
     if (filled <= spec_.inline_max && filled < stripe_bytes)
-        return put_inline(*this, name, *buffer, filled);
+        return put_inline(*this, name, *buffer, filled, durability);
 
     auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(*this));
     std::deque<std::future<Result<WrittenStripe>>> inflight;
@@ -262,8 +287,8 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
         uint64_t id = next_stripe_id_.fetch_add(1);
         record.stripes.push_back({id, static_cast<uint32_t>(filled)});
         record.size += filled;
-        inflight.push_back(stripe_jobs_->submit([this, id, buffer, candidates] {
-            return write_stripe(*this, id, buffer, candidates);
+        inflight.push_back(stripe_jobs_->submit([this, id, buffer, candidates, durability] {
+            return write_stripe(*this, id, buffer, candidates, durability);
         }));
         if (inflight.size() >= spec_.inflight_stripes)
             collect_oldest();
@@ -277,10 +302,12 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
     }
     while (!inflight.empty())
         collect_oldest();
-    if (status)
+    if (status && durability == Durability::immediate)
         status = sync_directories(*this, written);
+    else if (status)
+        PoolInternals::note_unsynced(*this, disks_of(written));  // before the commit: see pool_internal.hpp
     if (status)
-        status = commit_object(*this, name, record, written);
+        status = commit_object(*this, name, record, written, durability);
     if (!status) {
         // Nothing names these shards: remove them so a failed put leaves no garbage behind.
         for (const auto& stripe : written)
@@ -290,7 +317,7 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
     return ObjectInfo{std::string(name), record.size, record.mtime_ns, false, record.stripes.size()};
 }
 
-Status Pool::remove(std::string_view name) {
+Status Pool::remove(std::string_view name, Durability durability) {
     TIERCEL_TRY(validate_object_name(name));
     std::lock_guard lock(name_lock(name));
     if (!meta_->get(object_key(name)))
@@ -300,10 +327,7 @@ Status Pool::remove(std::string_view name) {
     for (const auto& [id, old] : previous)
         batch.remove(stripe_key(id));
     batch.remove(object_key(name));
-    TIERCEL_TRY(meta_->commit(batch));
-    for (const auto& [id, old] : previous)
-        delete_shards(*this, id, old);
-    return {};
+    return commit_replacing(*this, batch, std::move(previous), durability);
 }
 
 }  // namespace tiercel::pool
