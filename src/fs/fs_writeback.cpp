@@ -152,16 +152,11 @@ void Filesystem::start_flush(Lock&, uint64_t ino, uint64_t block) {
 
 void Filesystem::flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data,
                            uint64_t version, uint32_t length) {
-    size_t offset = 0;
     const auto started = std::chrono::steady_clock::now();
     auto put = [&] {
         auto shared = options_.pool_gate.share();
-        return pool_.put(fs_block_name(ino, block), [&](std::span<std::byte> buffer) -> Result<size_t> {
-            const size_t n = std::min<size_t>(buffer.size(), length - offset);
-            std::memcpy(buffer.data(), data->data() + offset, n);
-            offset += n;
-            return n;
-        }, kBlockDurability);
+        // `data` is this block's immutable version (writers copy a shared version before changing it).
+        return pool_.put_shared(fs_block_name(ino, block), data, length, kBlockDurability);
     }();
     Lock lock(mu_);
     puts_++;

@@ -56,6 +56,32 @@ std::shared_ptr<std::vector<std::byte>> stripe_buffer(size_t stripe_bytes) {
     return buffer;
 }
 
+// One stripe's logical bytes, kept alive by `owner` until the stripe is encoded. Empty bytes = end of the object.
+struct StripeInput {
+    std::shared_ptr<const void> owner;
+    std::span<const std::byte> bytes;
+};
+using StripeFeeder = std::function<Result<StripeInput>()>;
+
+// Stripes read from a ByteSource into fresh buffers.
+StripeFeeder feed_from_source(const ByteSource& source, size_t stripe_bytes) {
+    return [&source, stripe_bytes]() -> Result<StripeInput> {
+        auto buffer = stripe_buffer(stripe_bytes);
+        TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
+        return StripeInput{buffer, std::span<const std::byte>(buffer->data(), filled)};
+    };
+}
+
+// Stripes that are slices of one shared buffer: nothing is copied.
+StripeFeeder feed_from_buffer(std::shared_ptr<const std::vector<std::byte>> data, size_t length, size_t stripe_bytes) {
+    return [data = std::move(data), length, stripe_bytes, offset = size_t{0}]() mutable -> Result<StripeInput> {
+        const size_t take = std::min(stripe_bytes, length - offset);
+        StripeInput input{data, std::span<const std::byte>(data->data() + offset, take)};
+        offset += take;
+        return input;
+    };
+}
+
 using Durability = Pool::Durability;
 
 Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes, Durability durability) {
@@ -123,13 +149,13 @@ Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::By
 }
 
 // A stripe job: encode on this thread, then write with up to kPlacementAttempts placements.
-Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, std::shared_ptr<std::vector<std::byte>> data,
+Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, StripeInput input,
                                    std::shared_ptr<const std::vector<PlacementCandidate>> candidates,
                                    Durability durability, ShardWriters writers) {
     codec::StripeIdentity identity{pool.uuid(), stripe_id, 1};
-    codec::ByteView logical(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+    codec::ByteView logical(reinterpret_cast<const uint8_t*>(input.bytes.data()), input.bytes.size());
     TIERCEL_ASSIGN(auto shards, PoolInternals::codec(pool)->encode(identity, logical));
-    data.reset();  // the input buffer is no longer needed: keep memory to one copy per stripe in flight
+    input.owner.reset();  // the input buffer is no longer needed: keep memory to one copy per stripe in flight
     WrittenStripe written{stripe_id, StripeRecord{1, static_cast<uint32_t>(logical.size()),
                                                   static_cast<uint8_t>(pool.k()), static_cast<uint8_t>(pool.m()), {}}};
     std::set<uint32_t> failed;
@@ -214,10 +240,11 @@ uint64_t random_object_id() {
     return id;
 }
 
-Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std::byte>& buffer, size_t size,
+Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::span<const std::byte> bytes,
                               Durability durability) {
+    const size_t size = bytes.size();
     ObjectRecord record{size, now_ns(), random_object_id(), true, {}, {}};
-    std::string_view plain(reinterpret_cast<const char*>(buffer.data()), size);
+    std::string_view plain(reinterpret_cast<const char*>(bytes.data()), size);
     if (auto& key = PoolInternals::key(pool)) {
         std::string aad = PoolInternals::inline_aad(pool, record.object_id);
         TIERCEL_ASSIGN(auto sealed, codec::seal(*key, codec::ByteView(reinterpret_cast<const uint8_t*>(plain.data()), size),
@@ -279,15 +306,17 @@ std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) 
     return candidates;
 }
 
-Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source, Durability durability) {
-    TIERCEL_TRY(validate_object_name(name));
-    const size_t stripe_bytes = stripe_size();
-    auto buffer = stripe_buffer(stripe_bytes);
-    TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
-    if (filled <= spec_.inline_max && filled < stripe_bytes)
-        return put_inline(*this, name, *buffer, filled, durability);
+namespace {
 
-    auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(*this));
+// The body of both puts: stripes from `next` (the first already read) are encoded and written in a pipeline of
+// `inflight_stripes`, then the object is committed.
+Result<ObjectInfo> put_stripes(Pool& pool, std::string_view name, StripeInput input, const StripeFeeder& next,
+                               Durability durability) {
+    const size_t stripe_bytes = pool.stripe_size();
+    if (input.bytes.size() <= PoolInternals::spec(pool).inline_max && input.bytes.size() < stripe_bytes)
+        return put_inline(pool, name, input.bytes, durability);
+
+    auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(pool));
     std::deque<std::future<Result<WrittenStripe>>> inflight;
     std::vector<WrittenStripe> written;
     ObjectRecord record{0, now_ns(), 0, false, {}, {}};
@@ -302,47 +331,64 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source, Du
         }
         written.push_back(*result);
     };
-    while (filled > 0 && status) {
-        buffer->resize(filled);
-        uint64_t id = next_stripe_id_.fetch_add(1);
+    while (!input.bytes.empty() && status) {
+        const size_t filled = input.bytes.size();
+        uint64_t id = PoolInternals::next_stripe_id(pool).fetch_add(1);
         record.stripes.push_back({id, static_cast<uint32_t>(filled)});
         record.size += filled;
         if (durability == Durability::deferred && record.stripes.size() == 1 && filled < stripe_bytes) {
             // The whole object is one small stripe: encode and write it here (see ShardWriters).
-            auto job = write_stripe(*this, id, buffer, candidates, durability, ShardWriters::this_thread);
             std::promise<Result<WrittenStripe>> done;
-            done.set_value(std::move(job));
+            done.set_value(write_stripe(pool, id, std::move(input), candidates, durability, ShardWriters::this_thread));
             inflight.push_back(done.get_future());
         } else {
-            inflight.push_back(stripe_jobs_->submit([this, id, buffer, candidates, durability] {
-                return write_stripe(*this, id, buffer, candidates, durability, ShardWriters::disk_queues);
+            inflight.push_back(PoolInternals::stripe_jobs(pool).submit([&pool, id, input, candidates, durability] {
+                return write_stripe(pool, id, input, candidates, durability, ShardWriters::disk_queues);
             }));
         }
-        if (inflight.size() >= spec_.inflight_stripes)
+        if (inflight.size() >= PoolInternals::spec(pool).inflight_stripes)
             collect_oldest();
-        buffer = stripe_buffer(stripe_bytes);
-        auto next = fill(source, *buffer, stripe_bytes);
-        if (!next) {
-            status = next.error().context("reading the input");
+        auto following = next();
+        if (!following) {
+            status = following.error().context("reading the input");
             break;
         }
-        filled = *next;
+        input = std::move(*following);
     }
     while (!inflight.empty())
         collect_oldest();
     if (status && durability == Durability::immediate)
-        status = sync_directories(*this, written);
+        status = sync_directories(pool, written);
     else if (status)
-        PoolInternals::note_unsynced(*this, disks_of(written));  // before the commit: see pool_internal.hpp
+        PoolInternals::note_unsynced(pool, disks_of(written));  // before the commit: see pool_internal.hpp
     if (status)
-        status = commit_object(*this, name, record, written, durability);
+        status = commit_object(pool, name, record, written, durability);
     if (!status) {
         // Nothing names these shards: remove them so a failed put leaves no garbage behind.
         for (const auto& stripe : written)
-            delete_shards(*this, stripe.stripe_id, stripe.record);
+            delete_shards(pool, stripe.stripe_id, stripe.record);
         return status.error().context("put '" + std::string(name) + "'");
     }
     return ObjectInfo{std::string(name), record.size, record.mtime_ns, false, record.stripes.size()};
+}
+
+}  // namespace
+
+Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source, Durability durability) {
+    TIERCEL_TRY(validate_object_name(name));
+    StripeFeeder next = feed_from_source(source, stripe_size());
+    TIERCEL_ASSIGN(StripeInput first, next());
+    return put_stripes(*this, name, std::move(first), next, durability);
+}
+
+Result<ObjectInfo> Pool::put_shared(std::string_view name, std::shared_ptr<const std::vector<std::byte>> data,
+                                    size_t length, Durability durability) {
+    TIERCEL_TRY(validate_object_name(name));
+    if (!data || length > data->size())
+        return make_error(Errc::invalid_input, "put '" + std::string(name) + "': length is past the buffer's end");
+    StripeFeeder next = feed_from_buffer(std::move(data), length, stripe_size());
+    TIERCEL_ASSIGN(StripeInput first, next());
+    return put_stripes(*this, name, std::move(first), next, durability);
 }
 
 Status Pool::remove(std::string_view name, Durability durability) {

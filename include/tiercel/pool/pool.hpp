@@ -139,6 +139,10 @@ public:
 
     Result<ObjectInfo> put(std::string_view name, const ByteSource& source,
                            Durability durability = Durability::immediate);
+    // put() of the first `length` bytes of `data` without copying them: stripes are encoded straight from the buffer,
+    // which must not change until the call returns (the filesystem hands over its immutable dirty-block versions).
+    Result<ObjectInfo> put_shared(std::string_view name, std::shared_ptr<const std::vector<std::byte>> data,
+                                  size_t length, Durability durability = Durability::immediate);
     // length nullopt = to the end. An offset past the end is invalid_input.
     Status get(std::string_view name, uint64_t offset, std::optional<uint64_t> length, const ByteSink& sink);
     Status remove(std::string_view name, Durability durability = Durability::immediate);
