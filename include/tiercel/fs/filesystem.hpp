@@ -214,6 +214,7 @@ private:
     void wait_for_dirty_room(Lock& lock);
     void flush_all_dirty(Lock& lock);  // starts a put of every dirty block not already going out or failed
     int check_write(Node* n, uint64_t offset, size_t size) const;
+    void copy_into_block(std::vector<std::byte>& block, uint64_t in_block, std::span<const std::byte> bytes);
     int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     FsStats statfs_unlocked();
     int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);

@@ -130,7 +130,7 @@ public:
     // pointer or by name). old_disk's files are left alone: it may be dead.
     Status replace_replica(const io::DiskPtr& old_disk, io::DiskPtr new_disk);
     // Re-reads every replica file from disk, checks every checksum, compares replicas with each other and with the
-    // in-memory sequence. Changes nothing.
+    // in-memory sequence. Changes nothing but writing the queued records first (a flush).
     RecoveryReport verify_replicas();
     // verify_replicas(), then fixes every replica that is not ok (a stale one becomes healthy when its rewrite works).
     RecoveryReport repair_replicas();
