@@ -44,8 +44,13 @@ public:
     void stop() override;
 
     Filesystem* filesystem() { return fs_.get(); }
-    // The kernel accepted the session (FUSE INIT answered): the mount's readahead can be raised now.
-    void on_init() { init_seen_ = true; }
+    // The kernel accepted the session (FUSE INIT answered): the mount's readahead can be raised now. It may also
+    // handle opendir/releasedir itself (FUSE_CAP_NO_OPENDIR_SUPPORT), with readdir caching.
+    void on_init(bool opendir_in_kernel) {
+        init_seen_ = true;
+        opendir_in_kernel_ = opendir_in_kernel;
+    }
+    bool opendir_in_kernel() const { return opendir_in_kernel_; }
     boost::asio::thread_pool& workers() { return *workers_; }
 
 private:
@@ -65,6 +70,7 @@ private:
     std::unique_ptr<struct fuse_buf> buffer_;
     std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
     bool init_seen_ = false;
+    bool opendir_in_kernel_ = false;
     bool readahead_set_ = false;
     bool mounted_ = false;
     bool finished_ = false;
