@@ -3,7 +3,7 @@
 //    requests and answers metadata requests at once (they touch memory only); reads, writes, truncates, fsyncs and
 //    the other requests that may wait for disks run on a worker pool and reply when done (deferred replies), so the
 //    loop never blocks and many reads run at once across disks. After a metadata request the loop polls the fd for
-//    100 µs more before it sleeps (the next request of a create or unlink follows within microseconds), at most
+//    100 us more before it sleeps (the next request of a create or unlink follows within microseconds), at most
 //    1 ms per turn (docs/design.md, "Polling after metadata requests").
 //  - stop() stops reading requests, waits for the requests in flight, writes out every dirty block, commits the
 //    namespace and unmounts. It blocks for that final flush: the pool service closes the pool right after it.
