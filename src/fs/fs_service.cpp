@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 // after metadata requests").
 constexpr auto kSpinWindow = std::chrono::microseconds(100);
 constexpr auto kMaxTurn = std::chrono::microseconds(1000);
+// A yield that took longer than this, with no request after it, means other threads want this CPU: polling would
+// take their time, so the loop goes back to sleeping.
+constexpr auto kBusyYield = std::chrono::microseconds(20);
 
 // Requests after which the next one usually follows within microseconds: a create is GETATTR of the directory (the
 // kernel's permission check after the previous create changed it), LOOKUP, CREATE, RELEASE; an unlink is GETATTR and
@@ -142,22 +145,26 @@ void FsService::wait_for_requests() {
 // one that is usually followed closely by the next. A sleep in io_uring between two requests costs a wakeup of this
 // thread on another CPU when the next one comes: on a VM whose idle vCPUs halt, tens of microseconds per request,
 // several times what answering a metadata request takes. Between polls the thread yields, so a client waiting on
-// this CPU runs at once. A turn ends after kMaxTurn even while requests keep coming: the loop has other handlers.
+// this CPU runs at once; a long yield that brought no request means the CPU is contended, and polling stops. A turn
+// ends after kMaxTurn even while requests keep coming: the loop has other handlers.
 void FsService::drain_requests() {
     const Clock::time_point turn_start = Clock::now();
     Clock::time_point last_request = turn_start;
     bool keep_polling = false;
+    bool yield_was_long = false;
     for (;;) {
         const int received = fuse_session_receive_buf(session_, buffer_.get());
         if (received == -EINTR)
             continue;
         if (received == -EAGAIN) {
             const Clock::time_point now = Clock::now();
-            if (!keep_polling || now - last_request > kSpinWindow || now - turn_start > kMaxTurn)
+            if (!keep_polling || yield_was_long || now - last_request > kSpinWindow || now - turn_start > kMaxTurn)
                 break;
             ::sched_yield();
+            yield_was_long = Clock::now() - now > kBusyYield;
             continue;
         }
+        yield_was_long = false;
         if (received <= 0 || fuse_session_exited(session_)) {
             on_unmounted();
             return;
