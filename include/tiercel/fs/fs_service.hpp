@@ -2,7 +2,9 @@
 //  - start() opens the Filesystem over the pool, mounts it and puts the session fd on the core loop: the loop reads
 //    requests and answers metadata requests at once (they touch memory only); reads, writes, truncates, fsyncs and
 //    the other requests that may wait for disks run on a worker pool and reply when done (deferred replies), so the
-//    loop never blocks and many reads run at once across disks.
+//    loop never blocks and many reads run at once across disks. After a metadata request the loop polls the fd for
+//    100 us more before it sleeps (the next request of a create or unlink follows within microseconds), at most
+//    1 ms per turn (docs/design.md, "Polling after metadata requests").
 //  - stop() stops reading requests, waits for the requests in flight, writes out every dirty block, commits the
 //    namespace and unmounts. It blocks for that final flush: the pool service closes the pool right after it.
 //  - Once the kernel has answered INIT, the mount's readahead is raised to 4 MiB via sysfs (the kernel starts every FUSE
@@ -44,8 +46,13 @@ public:
     void stop() override;
 
     Filesystem* filesystem() { return fs_.get(); }
-    // The kernel accepted the session (FUSE INIT answered): the mount's readahead can be raised now.
-    void on_init() { init_seen_ = true; }
+    // The kernel accepted the session (FUSE INIT answered): the mount's readahead can be raised now. It may also
+    // handle opendir/releasedir itself (FUSE_CAP_NO_OPENDIR_SUPPORT), with readdir caching.
+    void on_init(bool opendir_in_kernel) {
+        init_seen_ = true;
+        opendir_in_kernel_ = opendir_in_kernel;
+    }
+    bool opendir_in_kernel() const { return opendir_in_kernel_; }
     boost::asio::thread_pool& workers() { return *workers_; }
 
 private:
@@ -65,6 +72,7 @@ private:
     std::unique_ptr<struct fuse_buf> buffer_;
     std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
     bool init_seen_ = false;
+    bool opendir_in_kernel_ = false;
     bool readahead_set_ = false;
     bool mounted_ = false;
     bool finished_ = false;
