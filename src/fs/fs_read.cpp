@@ -223,6 +223,21 @@ int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may
     const uint64_t slack = 2 * block_size_;
     const bool sequential = offset == 0 || (n->last_read_end != UINT64_MAX && offset + slack >= n->last_read_end &&
                                             offset <= n->last_read_end + slack);
+    // Keep up to kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks. The
+    // window doubles with each read in a row (`in_a_row`), so a random reader that lands near its last read by
+    // chance prefetches one or two blocks, not sixteen.
+    auto prefetch_ahead = [&](uint32_t in_a_row) {
+        const uint64_t next = (end + block_size_ - 1) / block_size_;
+        const uint64_t ramp = uint64_t{1} << std::min<uint32_t>(in_a_row - 1, 5);
+        const uint64_t window =
+            std::max<uint64_t>(1, std::min({kPrefetchBlocks, ramp, options_.cache_bytes / block_size_ / 4}));
+        for (uint64_t b = next; b < next + window; ++b)
+            prefetch(lock, ino, b);
+    };
+    // A reader about to wait for its own block queues the blocks after it first, so they are fetched while it waits
+    // (at the start of a file, the window otherwise opened only once the first block had arrived).
+    if (sequential && may_wait)
+        prefetch_ahead(n->sequential_reads + 1);
     for (uint64_t pos = offset; pos < end;) {
         const uint64_t block = pos / block_size_;
         const uint64_t in_block = pos % block_size_;
@@ -258,17 +273,8 @@ int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may
         return ENOENT;
     n->last_read_end = sequential && n->last_read_end != UINT64_MAX ? std::max(n->last_read_end, end) : end;
     n->sequential_reads = sequential ? n->sequential_reads + 1 : 0;
-    if (sequential) {
-        // Keep up to kPrefetchBlocks fetches ahead of a sequential reader: they run in parallel across the disks.
-        // The window doubles with each read in a row, so a random reader that lands near its last read by chance
-        // prefetches one or two blocks, not sixteen.
-        const uint64_t next = (end + block_size_ - 1) / block_size_;
-        const uint64_t ramp = uint64_t{1} << std::min<uint32_t>(n->sequential_reads - 1, 5);
-        const uint64_t window = std::max<uint64_t>(
-            1, std::min({kPrefetchBlocks, ramp, options_.cache_bytes / block_size_ / 4}));
-        for (uint64_t b = next; b < next + window; ++b)
-            prefetch(lock, ino, b);
-    }
+    if (sequential)
+        prefetch_ahead(n->sequential_reads);
     relatime(*n);
     return 0;
 }
