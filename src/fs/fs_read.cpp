@@ -273,8 +273,18 @@ int Filesystem::read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may
         return ENOENT;
     n->last_read_end = sequential && n->last_read_end != UINT64_MAX ? std::max(n->last_read_end, end) : end;
     n->sequential_reads = sequential ? n->sequential_reads + 1 : 0;
-    if (sequential)
+    if (sequential) {
         prefetch_ahead(n->sequential_reads);
+        // Blocks a sequential reader has left behind are in the kernel's page cache (keep_cache): keeping a second
+        // copy here only holds memory, and dropping it lets the next fetch reuse its buffers (pool arenas) instead
+        // of faulting and zeroing fresh ones. The block three behind the one being read is dropped: readahead
+        // requests arrive out of order, and a later request for a dropped block would fetch all of it again.
+        if (const uint64_t current = offset / block_size_; current >= 3) {
+            const uint64_t behind = current - 3;
+            if (n->sequential_reads > 1 && !n->dirty.count(behind))
+                cache_drop(ino, behind);
+        }
+    }
     relatime(*n);
     return 0;
 }
