@@ -8,8 +8,8 @@
 //    object (fs_block_name). A block is replaced copy-on-write by put, so a small write rewrites one block, never the
 //    file. Writes are buffered per block; a block is written out when it is full, at release, every
 //    `writeback_interval`, at fsync, and when dirty memory passes `dirty_limit` (writers then wait).
-//  - Reads are served from dirty buffers, a clean-block cache, or pool range reads; sequential readers get the next
-//    block prefetched.
+//  - Reads are served from dirty buffers, a clean-block cache, or pool reads; sequential readers get up to 16 blocks
+//    prefetched. A cached block is the pool's verified shard buffers (Pool::get_view), not a copy.
 //  - All methods are thread-safe and return 0 or a positive errno. Metadata methods do not block on I/O; read, write,
 //    truncate (setattr with a size), fsync, fallocate, copy_file_range and release of the last link may.
 //  - Permission checks are the kernel's (default_permissions); this layer implements what the kernel leaves to the
