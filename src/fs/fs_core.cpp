@@ -125,7 +125,7 @@ Status Filesystem::remove_crash_leftovers() {
         n->stored[block] = static_cast<uint32_t>(std::min<uint64_t>(object.size, n->rec.size - start));
     }
     for (const auto& name : garbage)
-        if (Status removed = pool_.remove(name); !removed)
+        if (Status removed = pool_.remove(name, kBlockDurability); !removed)
             log::warning("fs", "cannot remove leftover block: " + removed.error().describe());
     if (!garbage.empty())
         log::notice("fs", "removed " + std::to_string(garbage.size()) + " blocks left behind by an interrupted run");
@@ -243,13 +243,17 @@ int Filesystem::commit_locked(Lock& lock) {
         else
             batch.remove(dentry_key(parent, name));
     }
-    if (batch.empty())
-        return 0;
-    batch.put(kNextInoKey, encode_u64_le(next_ino_));
+    if (!batch.empty())
+        batch.put(kNextInoKey, encode_u64_le(next_ino_));
     committing_ = true;
     lock.unlock();
-    auto committed = [&] {
+    // An empty namespace batch still flushes: deferred block puts and removes may be waiting (pool.sync()).
+    auto committed = [&]() -> Result<uint64_t> {
         auto shared = options_.pool_gate.share();
+        if (batch.empty()) {
+            TIERCEL_TRY(pool_.sync());
+            return pool_.meta().last_sequence();
+        }
         return pool_.meta().commit(batch);
     }();
     lock.lock();

@@ -82,7 +82,8 @@ void Filesystem::maybe_free(Lock&, uint64_t ino) {
     boost::asio::post(writeback_, [this, ino, blocks = std::move(blocks)] {
         auto shared = options_.pool_gate.share();
         for (uint64_t block : blocks)
-            if (Status removed = pool_.remove(fs_block_name(ino, block)); !removed && removed.error().code() != Errc::not_found)
+            if (Status removed = pool_.remove(fs_block_name(ino, block), kBlockDurability);
+                !removed && removed.error().code() != Errc::not_found)
                 log::warning("fs", "freeing a block of deleted inode " + std::to_string(ino) + ": " +
                                        removed.error().describe());
         Lock lock(mu_);
@@ -109,7 +110,7 @@ int Filesystem::remove_blocks(Lock& lock, uint64_t ino, uint64_t from_block) {
     {
         auto shared = options_.pool_gate.share();
         for (uint64_t block : blocks)
-            if (Status removed = pool_.remove(fs_block_name(ino, block));
+            if (Status removed = pool_.remove(fs_block_name(ino, block), kBlockDurability);
                 !removed && removed.error().code() != Errc::not_found && !error)
                 error = to_errno(removed.error());
     }
@@ -191,7 +192,7 @@ int Filesystem::zero_range(Lock& lock, uint64_t ino, uint64_t offset, uint64_t l
                 lock.unlock();
                 Status removed = [&] {
                     auto shared = options_.pool_gate.share();
-                    return pool_.remove(fs_block_name(ino, block));
+                    return pool_.remove(fs_block_name(ino, block), kBlockDurability);
                 }();
                 lock.lock();
                 if (!removed && removed.error().code() != Errc::not_found)

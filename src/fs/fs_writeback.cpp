@@ -101,6 +101,25 @@ int Filesystem::try_write(uint64_t ino, uint64_t offset, std::span<const std::by
     return write_locked(lock, ino, offset, data);
 }
 
+// Writes `bytes` at `in_block` of a block buffer, growing it. A sequential writer appends: its bytes are copied once,
+// not zero-filled first, and a block that starts with a large write gets its whole size reserved up front so the
+// buffer is not reallocated (and copied again) as it grows.
+void Filesystem::copy_into_block(std::vector<std::byte>& block, uint64_t in_block, std::span<const std::byte> bytes) {
+    constexpr size_t kLargeWrite = 64 << 10;
+    if (block.empty() && in_block == 0 && bytes.size() >= kLargeWrite)
+        block.reserve(block_size_);
+    const uint64_t end = in_block + bytes.size();
+    if (end > block.size())
+        dirty_bytes_ += end - block.size();
+    if (in_block == block.size()) {
+        block.insert(block.end(), bytes.begin(), bytes.end());
+        return;
+    }
+    if (end > block.size())
+        block.resize(end, std::byte{0});
+    std::memcpy(block.data() + in_block, bytes.data(), bytes.size());
+}
+
 int Filesystem::write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
     Node* n = nullptr;
     for (uint64_t pos = offset; pos < offset + data.size();) {
@@ -114,11 +133,7 @@ int Filesystem::write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::spa
             return rc;
         if (dirty->data.use_count() > 1)  // a flush or a reader's reply holds this version: write into a copy
             dirty->data = std::make_shared<std::vector<std::byte>>(*dirty->data);
-        if (dirty->data->size() < in_block + take) {
-            dirty_bytes_ += in_block + take - dirty->data->size();
-            dirty->data->resize(in_block + take, std::byte{0});
-        }
-        std::memcpy(dirty->data->data() + in_block, data.data() + (pos - offset), take);
+        copy_into_block(*dirty->data, in_block, data.subspan(pos - offset, take));
         dirty->version++;
         dirty->failed = false;
         pos += take;
@@ -152,16 +167,11 @@ void Filesystem::start_flush(Lock&, uint64_t ino, uint64_t block) {
 
 void Filesystem::flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data,
                            uint64_t version, uint32_t length) {
-    size_t offset = 0;
     const auto started = std::chrono::steady_clock::now();
     auto put = [&] {
         auto shared = options_.pool_gate.share();
-        return pool_.put(fs_block_name(ino, block), [&](std::span<std::byte> buffer) -> Result<size_t> {
-            const size_t n = std::min<size_t>(buffer.size(), length - offset);
-            std::memcpy(buffer.data(), data->data() + offset, n);
-            offset += n;
-            return n;
-        });
+        // `data` is this block's immutable version (writers copy a shared version before changing it).
+        return pool_.put_shared(fs_block_name(ino, block), data, length, kBlockDurability);
     }();
     Lock lock(mu_);
     puts_++;

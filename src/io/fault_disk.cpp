@@ -17,6 +17,7 @@ std::string_view disk_op_name(DiskOp op) {
     case DiskOp::truncate: return "truncate";
     case DiskOp::sync_file: return "sync_file";
     case DiskOp::sync_dir: return "sync_dir";
+    case DiskOp::sync_all: return "sync_all";
     case DiskOp::rename: return "rename";
     case DiskOp::remove: return "remove";
     case DiskOp::make_dirs: return "make_dirs";
@@ -212,6 +213,15 @@ Status FaultDisk::sync_dir(std::string_view dir) {
     TIERCEL_TRY(before_op(DiskOp::sync_dir, dir));
     TIERCEL_TRY(inner_->sync_dir(dir));
     std::erase_if(pending_entries_, [dir](const auto& entry) { return parent_dir(entry.first) == dir; });
+    return {};
+}
+
+Status FaultDisk::sync_all() {
+    std::lock_guard lock(mutation_mutex_);
+    TIERCEL_TRY(before_op(DiskOp::sync_all, ""));
+    TIERCEL_TRY(inner_->sync_all());
+    last_synced_content_.clear();
+    pending_entries_.clear();
     return {};
 }
 

@@ -216,6 +216,17 @@ Status SimDisk::sync_dir(std::string_view dir) {
     return {};
 }
 
+Status SimDisk::sync_all() {
+    TIERCEL_TRY(begin(Kind::other, "sync_all", "", true));
+    std::lock_guard lock(mutex_);
+    for (const auto& [path, inode] : current_files_) {
+        inode->durable = inode->current;
+        inode->unsynced.clear();
+    }
+    durable_files_ = current_files_;
+    return {};
+}
+
 Status SimDisk::rename(std::string_view from_view, std::string_view to_view) {
     TIERCEL_TRY(begin(Kind::other, "rename", from_view));
     TIERCEL_TRY(validate_path(name_, "rename", to_view, PathKind::file));

@@ -103,14 +103,22 @@ RecoveryReport MetaStore::verify_locked(std::vector<meta::ReplicaScan>& scans) {
 }
 
 RecoveryReport MetaStore::verify_replicas() {
+    std::unique_lock admission(admission_mu_);
     std::lock_guard write_lock(write_mu_);
+    (void)flush_locked(last_sequence_.load());  // a refused flush shows as replicas behind memory
     std::vector<meta::ReplicaScan> scans;
     return verify_locked(scans);
 }
 
 RecoveryReport MetaStore::repair_replicas() {
+    std::unique_lock admission(admission_mu_);
     std::lock_guard write_lock(write_mu_);
     std::vector<meta::ReplicaScan> scans;
+    if (Status settled = settle_locked(); !settled) {
+        RecoveryReport report = verify_locked(scans);
+        report.findings.push_back("not repaired: " + settled.error().describe());
+        return report;
+    }
     RecoveryReport report = verify_locked(scans);
     const std::uint64_t sequence = report.sequence;
     std::optional<std::string> encoded;
@@ -131,13 +139,19 @@ RecoveryReport MetaStore::repair_replicas() {
         replica_report.stale = !replicas_[i].healthy;
         replica_report.stale_reason = replicas_[i].stale_reason;
     }
+    publish_health();
+    // Every healthy replica now holds `sequence`: records that could not be logged before are on disk.
+    if (!degraded_.load())
+        memory_is_durable();
     return report;
 }
 
 Status MetaStore::replace_replica(const io::DiskPtr& old_disk, io::DiskPtr new_disk) {
     if (!new_disk)
         return make_error(Errc::invalid_input, "replace_replica: no new disk given");
+    std::unique_lock admission(admission_mu_);
     std::lock_guard write_lock(write_mu_);
+    TIERCEL_TRY(settle_locked());
     Replica* target = nullptr;
     for (auto& replica : replicas_) {
         if (replica.disk == new_disk || replica.disk->name() == new_disk->name())
@@ -157,6 +171,19 @@ Status MetaStore::replace_replica(const io::DiskPtr& old_disk, io::DiskPtr new_d
     if (!fresh.healthy)
         return make_error(Errc::io_error, new_disk->name() + ": " + report.action_detail);
     *target = std::move(fresh);
+    if (durable_sequence_.load() < last_sequence_.load()) {
+        // The queue could not be logged (too few healthy replicas): every replica starts afresh from memory, so
+        // none holds a log that stops short of the new one's checkpoint.
+        const std::string encoded = encode_current_checkpoint();
+        for (auto& replica : replicas_)
+            if (replica.healthy && &replica != target) {
+                ReplicaReport ignored;
+                rewrite_replica(replica, encoded, last_sequence_.load(), ignored, "memory");
+            }
+    }
+    publish_health();
+    if (!degraded_.load())
+        memory_is_durable();
     return {};
 }
 

@@ -77,6 +77,7 @@ Result<MetaStore::Opened> MetaOpener::open(std::vector<io::DiskPtr> candidates, 
     std::unique_ptr<MetaStore> store(new MetaStore(pool, required, options));
     store->state_ = std::move(state);
     store->last_sequence_.store(sequence);
+    store->durable_sequence_.store(sequence);
     store->checkpoint_bytes_ = source.checkpoint_bytes;
 
     MetaStore::Opened opened;
@@ -106,6 +107,7 @@ Result<MetaStore::Opened> MetaOpener::open(std::vector<io::DiskPtr> candidates, 
         if (replica.healthy)
             largest_log = std::max(largest_log, replica.log_size);
     store->log_bytes_.store(largest_log);
+    store->publish_health();
     opened.store = std::move(store);
     return opened;
 }

@@ -7,14 +7,6 @@
 
 namespace tiercel::pool {
 
-// One caller of commit() waiting in the group-commit queue; lives on that caller's stack.
-struct MetaStore::Writer {
-    const MetaBatch* batch = nullptr;
-    Result<std::uint64_t> result{std::uint64_t{0}};
-    bool done = false;
-    std::condition_variable wake;
-};
-
 MetaStore::MetaStore(const PoolUuid& pool, std::size_t required, MetaStoreOptions options)
     : pool_(pool), required_(required), options_(options) {}
 
@@ -74,46 +66,98 @@ std::vector<ReplicaHealth> MetaStore::replicas() const {
     return out;
 }
 
-// ---- group commit
+// ---- commits
+//
+// A commit applies its batch to the map and appends its record to `unwritten_` under state_mu_, so the order of
+// sequence numbers, of the map's changes and of the records in the log is one order. Writing is separate: whoever
+// holds write_mu_ next writes every queued record in one round (group commit without a leader queue).
+
+std::uint64_t MetaStore::durable_sequence() const { return durable_sequence_.load(); }
+
+void MetaStore::set_before_write(std::function<Status()> hook) {
+    std::lock_guard write_lock(write_mu_);
+    before_write_ = std::move(hook);
+}
+
+void MetaStore::set_after_durable(std::function<void(std::uint64_t)> hook) {
+    std::lock_guard write_lock(write_mu_);
+    after_durable_ = std::move(hook);
+}
+
+Result<std::uint64_t> MetaStore::commit_deferred(const MetaBatch& batch) {
+    if (batch.empty())
+        return last_sequence();
+    std::shared_lock admission(admission_mu_);
+    if (degraded_.load()) {
+        std::lock_guard write_lock(write_mu_);
+        if (auto refused = refuse_if_degraded())
+            return *refused;
+    }
+    std::unique_lock lock(state_mu_);
+    const std::uint64_t sequence = last_sequence_.load() + 1;
+    auto applied = apply_batch(batch.encoded(), "commit", state_);
+    (void)applied;  // MetaBatch builds only well-formed encodings
+    meta::append_record(unwritten_, sequence, batch.encoded());
+    last_sequence_.store(sequence);
+    commits_.fetch_add(1);
+    return sequence;
+}
 
 Result<std::uint64_t> MetaStore::commit(const MetaBatch& batch) {
     if (batch.empty())
         return last_sequence();
-    Writer self;
-    self.batch = &batch;
-    std::unique_lock queue_lock(queue_mu_);
-    queue_.push_back(&self);
-    self.wake.wait(queue_lock, [&] { return self.done || queue_.front() == &self; });
-    if (self.done)
-        return std::move(self.result);
-
-    // This caller leads: it takes every queued batch (up to the byte cap) into one round.
-    std::vector<Writer*> group;
-    std::size_t group_bytes = 0;
-    for (Writer* writer : queue_) {
-        const std::size_t bytes = writer->batch->encoded().size() + meta::kRecordHeaderSize;
-        if (!group.empty() && group_bytes + bytes > options_.max_group_bytes)
-            break;
-        group.push_back(writer);
-        group_bytes += bytes;
-    }
-    queue_lock.unlock();
-
-    std::lock_guard write_lock(write_mu_);
-    run_round(group);
-    queue_lock.lock();
-    for (Writer* writer : group) {
-        queue_.pop_front();
-        writer->done = true;
-        if (writer != &self)
-            writer->wake.notify_one();  // under queue_mu_: the waiter cannot return and free itself before we let go
-    }
-    if (!queue_.empty())
-        queue_.front()->wake.notify_one();
-    queue_lock.unlock();
-    // The waiters are already answered; the next leader waits on write_mu_ until the rollover is done.
+    TIERCEL_ASSIGN(std::uint64_t sequence, commit_deferred(batch));
+    TIERCEL_TRY(flush_through(sequence));
     maybe_checkpoint();
-    return std::move(self.result);
+    return sequence;
+}
+
+Status MetaStore::flush() {
+    TIERCEL_TRY(flush_through(last_sequence()));
+    maybe_checkpoint();
+    return {};
+}
+
+Status MetaStore::flush_through(std::uint64_t sequence) {
+    std::lock_guard write_lock(write_mu_);
+    return flush_locked(sequence);
+}
+
+Status MetaStore::flush_locked(std::uint64_t sequence) {
+    if (durable_sequence_.load() >= sequence) {
+        // Written by someone else's round; that round's failure, if it covered this record, is this caller's too.
+        if (failed_round_.error && sequence >= failed_round_.first && sequence <= failed_round_.last)
+            return *failed_round_.error;
+        return {};
+    }
+    if (auto refused = refuse_if_degraded())
+        return *refused;
+    std::string records;
+    std::uint64_t first = 0, last = 0;
+    {
+        std::unique_lock lock(state_mu_);
+        records.swap(unwritten_);
+        first = durable_sequence_.load() + 1;
+        last = last_sequence_.load();
+    }
+    auto put_back = [&] {
+        std::unique_lock lock(state_mu_);
+        records += unwritten_;
+        unwritten_.swap(records);
+    };
+    if (before_write_) {
+        if (Status ready = before_write_(); !ready) {
+            put_back();
+            return ready.error().context("making the data of metadata sequences " + std::to_string(first) + ".." +
+                                         std::to_string(last) + " durable");
+        }
+    }
+    Status written = write_records(records, first, last);
+    if (durable_sequence_.load() < last)
+        put_back();  // it reached no replica: every replica is stale now, and repair rewrites them from memory
+    else if (after_durable_)
+        after_durable_(last);
+    return written;  // `sequence` <= last: the caller's record was in this round
 }
 
 std::optional<Error> MetaStore::refuse_if_degraded() const {
@@ -133,23 +177,15 @@ std::optional<Error> MetaStore::refuse_if_degraded() const {
                                              "; replace or repair the stale replicas first");
 }
 
+void MetaStore::publish_health() { degraded_.store(refuse_if_degraded().has_value()); }
+
 void MetaStore::mark_stale(Replica& replica, const Error& why) {
     replica.healthy = false;
     replica.stale_reason = why.describe();
+    publish_health();
 }
 
-void MetaStore::run_round(const std::vector<Writer*>& group) {
-    if (auto refused = refuse_if_degraded()) {
-        for (Writer* writer : group)
-            writer->result = *refused;
-        return;
-    }
-    const std::uint64_t first = last_sequence_.load() + 1;
-    std::string records;
-    for (std::size_t i = 0; i < group.size(); ++i)
-        meta::append_record(records, first + i, group[i]->batch->encoded());
-    const std::uint64_t last = first + group.size() - 1;
-
+Status MetaStore::write_records(const std::string& records, std::uint64_t first, std::uint64_t last) {
     std::vector<Replica*> targets;
     for (auto& replica : replicas_)
         if (replica.healthy)
@@ -179,53 +215,60 @@ void MetaStore::run_round(const std::vector<Writer*>& group) {
         mark_stale(replica, why);
         failures += (failures.empty() ? "" : "; ") + replica.disk->name() + ": " + why.describe();
     }
-
-    if (!durable_on.empty()) {
-        // Applied even when some replica failed: the records are durable on the others and recovery would bring them
-        // back, so leaving them out of memory would only make memory and disk disagree.
-        std::unique_lock lock(state_mu_);
-        for (Writer* writer : group) {
-            auto applied = apply_batch(writer->batch->encoded(), "commit", state_);
-            (void)applied;  // MetaBatch builds only well-formed encodings
-        }
-        last_sequence_.store(last);
-    }
+    if (!durable_on.empty())
+        durable_sequence_.store(last);
     std::uint64_t largest_log = 0;
     for (const auto& replica : replicas_)
         if (replica.healthy)
             largest_log = std::max(largest_log, replica.log_size);
     log_bytes_.store(largest_log);
 
-    if (failures.empty()) {
-        for (std::size_t i = 0; i < group.size(); ++i)
-            group[i]->result = first + i;
-        commits_.fetch_add(group.size());
-        return;
-    }
+    if (failures.empty())
+        return {};
     failed_rounds_.fetch_add(1);
     const std::string fate = durable_on.empty()
-                                 ? "it reached no replica and was not applied"
-                                 : "it is durable on " + durable_on + " and applied, but not on every replica";
+                                 ? "it reached no replica"
+                                 : "it is durable on " + durable_on + ", but not on every replica";
     const Error error = make_error(Errc::io_error, "metadata commit of sequences " + std::to_string(first) + ".." +
                                                        std::to_string(last) + " not acknowledged: " + failures +
                                                        "; " + fate + "; the failed replicas are now stale");
-    for (Writer* writer : group)
-        writer->result = error;
+    failed_round_ = {first, last, error};
+    return error;
+}
+
+Status MetaStore::settle_locked() {
+    if (durable_sequence_.load() >= last_sequence_.load())
+        return {};
+    if (flush_locked(last_sequence_.load()))
+        return {};
+    return before_write_ ? before_write_() : Status{};
+}
+
+void MetaStore::memory_is_durable() {
+    std::unique_lock lock(state_mu_);
+    unwritten_.clear();
+    durable_sequence_.store(last_sequence_.load());
 }
 
 // ---- rollover
 
 void MetaStore::maybe_checkpoint() {
-    const std::uint64_t threshold =
-        std::max(options_.checkpoint_min_log_bytes, options_.checkpoint_growth_factor * checkpoint_bytes_);
+    std::uint64_t threshold = 0;
+    {
+        std::lock_guard write_lock(write_mu_);
+        threshold = std::max(options_.checkpoint_min_log_bytes, options_.checkpoint_growth_factor * checkpoint_bytes_);
+    }
     if (log_bytes_.load() <= threshold)
         return;
     // A failure marks the replica stale (the next commit says so); the commits already acknowledged stay durable.
-    (void)checkpoint_locked();
+    (void)checkpoint();
 }
 
 Status MetaStore::checkpoint() {
+    std::unique_lock admission(admission_mu_);
     std::lock_guard write_lock(write_mu_);
+    // The checkpoint carries the whole map: the queued records must be written (and their data durable) first.
+    TIERCEL_TRY(flush_locked(last_sequence_.load()));
     return checkpoint_locked();
 }
 

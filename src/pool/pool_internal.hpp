@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +32,14 @@ struct Pool::Member {
     double latency_ms();
 };
 
+// What deferred puts and removes leave for the next flush (pool_deferred.cpp).
+struct Pool::DeferredWork {
+    std::mutex mu;
+    std::set<uint32_t> unsynced_disks;
+    // metadata sequence -> shards its change replaced or removed, deleted once that sequence is durable
+    std::multimap<uint64_t, std::vector<std::pair<uint64_t, StripeRecord>>> deletions;
+};
+
 // Helpers shared by the Pool's implementation files; a friend of Pool.
 class PoolInternals {
 public:
@@ -52,7 +62,18 @@ public:
     static Pool::Member& add_member(Pool& pool, const DiskRecord& record, io::DiskPtr disk);
     static std::unique_ptr<MetaStore>& meta_store(Pool& pool) { return pool.meta_; }
     static void forget_degraded(Pool& pool, uint64_t stripe_id);
+
+    // Deferred durability (pool_deferred.cpp). A deferred change notes its disks BEFORE its metadata commit, so the
+    // flush that writes the commit's record syncs them first.
+    static void install_durability_hooks(Pool& pool);
+    static void note_unsynced(Pool& pool, const std::vector<uint32_t>& disk_ids);
+    // Deletes these shards once metadata sequence `sequence` is durable.
+    static void delete_when_durable(Pool& pool, uint64_t sequence,
+                                    std::vector<std::pair<uint64_t, StripeRecord>> stripes);
 };
+
+// Removes a stripe's shard files (best effort: a missing disk keeps its copy until scrub finds it unreferenced).
+void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record);
 
 inline std::span<const std::byte> as_bytes_view(const codec::Bytes& bytes) {
     return std::as_bytes(std::span<const uint8_t>(bytes));

@@ -108,6 +108,10 @@ Status validate_object_name(std::string_view name) {
 Pool::Pool(PoolSpec spec, PoolUuid uuid) : spec_(std::move(spec)), uuid_(uuid) {}
 
 Pool::~Pool() {
+    if (meta_ && deferred_)
+        if (Status synced = sync(); !synced)
+            log::error("pool", "closing with deferred changes that could not be made durable: " +
+                                   synced.error().describe());
     stripe_jobs_.reset();
     for (auto& member : members_)
         member->io.reset();
@@ -326,6 +330,7 @@ Status PoolInternals::start_members(Pool& pool) {
         member->io = std::make_unique<TaskPool>("disk" + std::to_string(member->record.disk_id),
                                                 std::max(1u, pool.spec_.threads_per_disk));
     pool.stripe_jobs_ = std::make_unique<TaskPool>("stripe", std::max(1u, pool.spec_.inflight_stripes));
+    install_durability_hooks(pool);
     return {};
 }
 

@@ -1,9 +1,11 @@
 // Pool::put and Pool::remove: stripes are encoded and written in a pipeline of `inflight_stripes`, each shard to
-// its own disk's queue, and the object becomes visible only when the metadata commit that names its stripes is
-// durable — after every shard and shard directory was fsynced.
+// its own disk's queue. An immediate put's object becomes visible only when the metadata commit that names its
+// stripes is durable — after every shard and shard directory was fsynced. A deferred put syncs nothing: it notes its
+// disks, and the flush that makes its commit durable syncs them first (pool_deferred.cpp).
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <future>
 
 #include <sodium.h>
 
@@ -54,10 +56,38 @@ std::shared_ptr<std::vector<std::byte>> stripe_buffer(size_t stripe_bytes) {
     return buffer;
 }
 
-Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes) {
+// One stripe's logical bytes, kept alive by `owner` until the stripe is encoded. Empty bytes = end of the object.
+struct StripeInput {
+    std::shared_ptr<const void> owner;
+    std::span<const std::byte> bytes;
+};
+using StripeFeeder = std::function<Result<StripeInput>()>;
+
+// Stripes read from a ByteSource into fresh buffers.
+StripeFeeder feed_from_source(const ByteSource& source, size_t stripe_bytes) {
+    return [&source, stripe_bytes]() -> Result<StripeInput> {
+        auto buffer = stripe_buffer(stripe_bytes);
+        TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
+        return StripeInput{buffer, std::span<const std::byte>(buffer->data(), filled)};
+    };
+}
+
+// Stripes that are slices of one shared buffer: nothing is copied.
+StripeFeeder feed_from_buffer(std::shared_ptr<const std::vector<std::byte>> data, size_t length, size_t stripe_bytes) {
+    return [data = std::move(data), length, stripe_bytes, offset = size_t{0}]() mutable -> Result<StripeInput> {
+        const size_t take = std::min(stripe_bytes, length - offset);
+        StripeInput input{data, std::span<const std::byte>(data->data() + offset, take)};
+        offset += take;
+        return input;
+    };
+}
+
+using Durability = Pool::Durability;
+
+Status write_shard(Pool::Member& member, const std::string& path, const codec::Bytes& bytes, Durability durability) {
     auto started = std::chrono::steady_clock::now();
     Status status = member.disk->write_file(path, as_bytes_view(bytes), false);
-    if (status)
+    if (status && durability == Durability::immediate)
         status = member.disk->sync_file(path);
     member.record_latency(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     if (!status)
@@ -65,20 +95,40 @@ Status write_shard(Pool::Member& member, const std::string& path, const codec::B
     return status;
 }
 
-// One attempt: place, write every shard in parallel, wait. Disks whose write failed are added to `failed`.
-Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::Bytes>& shards,
-                     const std::vector<PlacementCandidate>& candidates, std::set<uint32_t>& failed,
-                     StripeRecord& record) {
-    TIERCEL_ASSIGN(Placement placement, place_stripe(stripe_id, candidates, static_cast<int>(shards.size()), failed));
+// Where a stripe's shard writes run. Small deferred stripes are written by the calling thread: each write only
+// copies a few KiB into the page cache, and six hand-offs to the disk queues (and back) cost more than the writes
+// (they dominated a profile of untar on the mount). Everything else goes to the disks' queues in parallel.
+enum class ShardWriters { disk_queues, this_thread };
+
+std::vector<Status> write_shards(Pool& pool, uint64_t stripe_id, const std::vector<codec::Bytes>& shards,
+                                 const Placement& placement, uint32_t generation, Durability durability,
+                                 ShardWriters writers) {
+    std::vector<Status> outcomes;
     std::vector<std::future<Status>> writes;
     for (size_t i = 0; i < shards.size(); ++i) {
         Pool::Member* member = PoolInternals::member(pool, placement.shard_disks[i]);
-        std::string path = shard_path(stripe_id, record.generation, static_cast<unsigned>(i));
-        writes.push_back(member->io->submit([member, path, &shards, i] { return write_shard(*member, path, shards[i]); }));
+        std::string path = shard_path(stripe_id, generation, static_cast<unsigned>(i));
+        if (writers == ShardWriters::this_thread)
+            outcomes.push_back(write_shard(*member, path, shards[i], durability));
+        else
+            writes.push_back(member->io->submit(
+                [member, path, &shards, i, durability] { return write_shard(*member, path, shards[i], durability); }));
     }
+    for (auto& write : writes)
+        outcomes.push_back(write.get());
+    return outcomes;
+}
+
+// One attempt: place, write every shard, wait. Disks whose write failed are added to `failed`.
+Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::Bytes>& shards,
+                     const std::vector<PlacementCandidate>& candidates, std::set<uint32_t>& failed,
+                     StripeRecord& record, Durability durability, ShardWriters writers) {
+    TIERCEL_ASSIGN(Placement placement, place_stripe(stripe_id, candidates, static_cast<int>(shards.size()), failed));
+    std::vector<Status> writes =
+        write_shards(pool, stripe_id, shards, placement, record.generation, durability, writers);
     Status outcome;
     for (size_t i = 0; i < writes.size(); ++i) {
-        Status status = writes[i].get();
+        Status status = writes[i];
         if (!status) {
             failed.insert(placement.shard_disks[i]);
             if (outcome)
@@ -99,18 +149,19 @@ Status write_attempt(Pool& pool, uint64_t stripe_id, const std::vector<codec::By
 }
 
 // A stripe job: encode on this thread, then write with up to kPlacementAttempts placements.
-Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, std::shared_ptr<std::vector<std::byte>> data,
-                                   std::shared_ptr<const std::vector<PlacementCandidate>> candidates) {
+Result<WrittenStripe> write_stripe(Pool& pool, uint64_t stripe_id, StripeInput input,
+                                   std::shared_ptr<const std::vector<PlacementCandidate>> candidates,
+                                   Durability durability, ShardWriters writers) {
     codec::StripeIdentity identity{pool.uuid(), stripe_id, 1};
-    codec::ByteView logical(reinterpret_cast<const uint8_t*>(data->data()), data->size());
+    codec::ByteView logical(reinterpret_cast<const uint8_t*>(input.bytes.data()), input.bytes.size());
     TIERCEL_ASSIGN(auto shards, PoolInternals::codec(pool)->encode(identity, logical));
-    data.reset();  // the input buffer is no longer needed: keep memory to one copy per stripe in flight
+    input.owner.reset();  // the input buffer is no longer needed: keep memory to one copy per stripe in flight
     WrittenStripe written{stripe_id, StripeRecord{1, static_cast<uint32_t>(logical.size()),
                                                   static_cast<uint8_t>(pool.k()), static_cast<uint8_t>(pool.m()), {}}};
     std::set<uint32_t> failed;
     Status status;
     for (int attempt = 0; attempt < kPlacementAttempts; ++attempt) {
-        status = write_attempt(pool, stripe_id, shards, *candidates, failed, written.record);
+        status = write_attempt(pool, stripe_id, shards, *candidates, failed, written.record, durability, writers);
         if (status)
             return written;
         if (status.error().code() == Errc::no_space)
@@ -138,14 +189,6 @@ Status sync_directories(Pool& pool, const std::vector<WrittenStripe>& stripes) {
     return result;
 }
 
-void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record) {
-    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
-        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
-        if (member && member->online)
-            (void)member->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
-    }
-}
-
 // The previous version's stripes, for removal in the same commit that replaces or removes the object.
 Result<std::vector<std::pair<uint64_t, StripeRecord>>> previous_stripes(Pool& pool, std::string_view name) {
     std::vector<std::pair<uint64_t, StripeRecord>> stripes;
@@ -163,8 +206,22 @@ Result<std::vector<std::pair<uint64_t, StripeRecord>>> previous_stripes(Pool& po
     return stripes;
 }
 
+// Commits `batch`, which replaces or removes `previous`, and deletes the previous shards once that is durable.
+Status commit_replacing(Pool& pool, const MetaBatch& batch, std::vector<std::pair<uint64_t, StripeRecord>> previous,
+                        Durability durability) {
+    if (durability == Durability::immediate) {
+        TIERCEL_TRY(pool.meta().commit(batch));
+        for (const auto& [id, old] : previous)
+            delete_shards(pool, id, old);
+        return {};
+    }
+    TIERCEL_ASSIGN(uint64_t sequence, pool.meta().commit_deferred(batch));
+    PoolInternals::delete_when_durable(pool, sequence, std::move(previous));
+    return {};
+}
+
 Status commit_object(Pool& pool, std::string_view name, const ObjectRecord& record,
-                     const std::vector<WrittenStripe>& stripes) {
+                     const std::vector<WrittenStripe>& stripes, Durability durability) {
     std::lock_guard lock(name_lock(name));
     TIERCEL_ASSIGN(auto previous, previous_stripes(pool, name));
     MetaBatch batch;
@@ -174,10 +231,7 @@ Status commit_object(Pool& pool, std::string_view name, const ObjectRecord& reco
         batch.put(stripe_key(stripe.stripe_id), encode_stripe(stripe.record));
     batch.put(object_key(name), encode_object(record));
     batch.put(kNextStripeKey, encode_u64(PoolInternals::next_stripe_id(pool).load()));
-    TIERCEL_TRY(pool.meta().commit(batch));
-    for (const auto& [id, old] : previous)
-        delete_shards(pool, id, old);
-    return {};
+    return commit_replacing(pool, batch, std::move(previous), durability);
 }
 
 uint64_t random_object_id() {
@@ -186,9 +240,11 @@ uint64_t random_object_id() {
     return id;
 }
 
-Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std::byte>& buffer, size_t size) {
+Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::span<const std::byte> bytes,
+                              Durability durability) {
+    const size_t size = bytes.size();
     ObjectRecord record{size, now_ns(), random_object_id(), true, {}, {}};
-    std::string_view plain(reinterpret_cast<const char*>(buffer.data()), size);
+    std::string_view plain(reinterpret_cast<const char*>(bytes.data()), size);
     if (auto& key = PoolInternals::key(pool)) {
         std::string aad = PoolInternals::inline_aad(pool, record.object_id);
         TIERCEL_ASSIGN(auto sealed, codec::seal(*key, codec::ByteView(reinterpret_cast<const uint8_t*>(plain.data()), size),
@@ -197,11 +253,27 @@ Result<ObjectInfo> put_inline(Pool& pool, std::string_view name, std::vector<std
     } else {
         record.inline_data = plain;
     }
-    TIERCEL_TRY(commit_object(pool, name, record, {}));
+    TIERCEL_TRY(commit_object(pool, name, record, {}, durability));
     return ObjectInfo{std::string(name), size, record.mtime_ns, true, 0};
 }
 
+// The disks a deferred put wrote to, for the flush that will sync them.
+std::vector<uint32_t> disks_of(const std::vector<WrittenStripe>& stripes) {
+    std::set<uint32_t> disks;
+    for (const auto& stripe : stripes)
+        disks.insert(stripe.record.shard_disks.begin(), stripe.record.shard_disks.end());
+    return {disks.begin(), disks.end()};
+}
+
 }  // namespace
+
+void delete_shards(Pool& pool, uint64_t stripe_id, const StripeRecord& record) {
+    for (size_t i = 0; i < record.shard_disks.size(); ++i) {
+        Pool::Member* member = PoolInternals::member(pool, record.shard_disks[i]);
+        if (member && member->online)
+            (void)member->disk->remove(shard_path(stripe_id, record.generation, static_cast<unsigned>(i)));
+    }
+}
 
 std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) {
     std::vector<PlacementCandidate> candidates;
@@ -234,15 +306,17 @@ std::vector<PlacementCandidate> PoolInternals::placement_candidates(Pool& pool) 
     return candidates;
 }
 
-Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
-    TIERCEL_TRY(validate_object_name(name));
-    const size_t stripe_bytes = stripe_size();
-    auto buffer = stripe_buffer(stripe_bytes);
-    TIERCEL_ASSIGN(size_t filled, fill(source, *buffer, stripe_bytes));
-    if (filled <= spec_.inline_max && filled < stripe_bytes)
-        return put_inline(*this, name, *buffer, filled);
+namespace {
 
-    auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(*this));
+// The body of both puts: stripes from `next` (the first already read) are encoded and written in a pipeline of
+// `inflight_stripes`, then the object is committed.
+Result<ObjectInfo> put_stripes(Pool& pool, std::string_view name, StripeInput input, const StripeFeeder& next,
+                               Durability durability) {
+    const size_t stripe_bytes = pool.stripe_size();
+    if (input.bytes.size() <= PoolInternals::spec(pool).inline_max && input.bytes.size() < stripe_bytes)
+        return put_inline(pool, name, input.bytes, durability);
+
+    auto candidates = std::make_shared<const std::vector<PlacementCandidate>>(PoolInternals::placement_candidates(pool));
     std::deque<std::future<Result<WrittenStripe>>> inflight;
     std::vector<WrittenStripe> written;
     ObjectRecord record{0, now_ns(), 0, false, {}, {}};
@@ -257,40 +331,67 @@ Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source) {
         }
         written.push_back(*result);
     };
-    while (filled > 0 && status) {
-        buffer->resize(filled);
-        uint64_t id = next_stripe_id_.fetch_add(1);
+    while (!input.bytes.empty() && status) {
+        const size_t filled = input.bytes.size();
+        uint64_t id = PoolInternals::next_stripe_id(pool).fetch_add(1);
         record.stripes.push_back({id, static_cast<uint32_t>(filled)});
         record.size += filled;
-        inflight.push_back(stripe_jobs_->submit([this, id, buffer, candidates] {
-            return write_stripe(*this, id, buffer, candidates);
-        }));
-        if (inflight.size() >= spec_.inflight_stripes)
+        if (durability == Durability::deferred && record.stripes.size() == 1 && filled < stripe_bytes) {
+            // The whole object is one small stripe: encode and write it here (see ShardWriters).
+            std::promise<Result<WrittenStripe>> done;
+            done.set_value(write_stripe(pool, id, std::move(input), candidates, durability, ShardWriters::this_thread));
+            inflight.push_back(done.get_future());
+        } else {
+            inflight.push_back(PoolInternals::stripe_jobs(pool).submit([&pool, id, input, candidates, durability] {
+                return write_stripe(pool, id, input, candidates, durability, ShardWriters::disk_queues);
+            }));
+        }
+        if (inflight.size() >= PoolInternals::spec(pool).inflight_stripes)
             collect_oldest();
-        buffer = stripe_buffer(stripe_bytes);
-        auto next = fill(source, *buffer, stripe_bytes);
-        if (!next) {
-            status = next.error().context("reading the input");
+        auto following = next();
+        if (!following) {
+            status = following.error().context("reading the input");
             break;
         }
-        filled = *next;
+        input = std::move(*following);
     }
     while (!inflight.empty())
         collect_oldest();
+    if (status && durability == Durability::immediate)
+        status = sync_directories(pool, written);
+    else if (status)
+        PoolInternals::note_unsynced(pool, disks_of(written));  // before the commit: see pool_internal.hpp
     if (status)
-        status = sync_directories(*this, written);
-    if (status)
-        status = commit_object(*this, name, record, written);
+        status = commit_object(pool, name, record, written, durability);
     if (!status) {
         // Nothing names these shards: remove them so a failed put leaves no garbage behind.
         for (const auto& stripe : written)
-            delete_shards(*this, stripe.stripe_id, stripe.record);
+            delete_shards(pool, stripe.stripe_id, stripe.record);
         return status.error().context("put '" + std::string(name) + "'");
     }
     return ObjectInfo{std::string(name), record.size, record.mtime_ns, false, record.stripes.size()};
 }
 
-Status Pool::remove(std::string_view name) {
+}  // namespace
+
+Result<ObjectInfo> Pool::put(std::string_view name, const ByteSource& source, Durability durability) {
+    TIERCEL_TRY(validate_object_name(name));
+    StripeFeeder next = feed_from_source(source, stripe_size());
+    TIERCEL_ASSIGN(StripeInput first, next());
+    return put_stripes(*this, name, std::move(first), next, durability);
+}
+
+Result<ObjectInfo> Pool::put_shared(std::string_view name, std::shared_ptr<const std::vector<std::byte>> data,
+                                    size_t length, Durability durability) {
+    TIERCEL_TRY(validate_object_name(name));
+    if (!data || length > data->size())
+        return make_error(Errc::invalid_input, "put '" + std::string(name) + "': length is past the buffer's end");
+    StripeFeeder next = feed_from_buffer(std::move(data), length, stripe_size());
+    TIERCEL_ASSIGN(StripeInput first, next());
+    return put_stripes(*this, name, std::move(first), next, durability);
+}
+
+Status Pool::remove(std::string_view name, Durability durability) {
     TIERCEL_TRY(validate_object_name(name));
     std::lock_guard lock(name_lock(name));
     if (!meta_->get(object_key(name)))
@@ -300,10 +401,7 @@ Status Pool::remove(std::string_view name) {
     for (const auto& [id, old] : previous)
         batch.remove(stripe_key(id));
     batch.remove(object_key(name));
-    TIERCEL_TRY(meta_->commit(batch));
-    for (const auto& [id, old] : previous)
-        delete_shards(*this, id, old);
-    return {};
+    return commit_replacing(*this, batch, std::move(previous), durability);
 }
 
 }  // namespace tiercel::pool

@@ -8,6 +8,8 @@
 //    object (fs_block_name). A block is replaced copy-on-write by put, so a small write rewrites one block, never the
 //    file. Writes are buffered per block; a block is written out when it is full, at release, every
 //    `writeback_interval`, at fsync, and when dirty memory passes `dirty_limit` (writers then wait).
+//  - Block puts and removes are the pool's deferred kind: durable with the next namespace commit, which syncs the
+//    shards first (the pool's contract), as ext4's data=ordered journal commit writes data blocks before metadata.
 //  - Reads are served from dirty buffers, a clean-block cache, or pool reads; sequential readers get up to 16 blocks
 //    prefetched. A cached block is the pool's verified shard buffers (Pool::get_view), not a copy.
 //  - All methods are thread-safe and return 0 or a positive errno. Metadata methods do not block on I/O; read, write,
@@ -39,6 +41,8 @@
 #include "tiercel/pool/pool_gate.hpp"
 
 namespace tiercel::fs {
+
+inline constexpr auto kBlockDurability = pool::Pool::Durability::deferred;
 
 struct FsOptions {
     std::chrono::milliseconds commit_interval{1000};
@@ -220,6 +224,7 @@ private:
     void wait_for_dirty_room(Lock& lock);
     void flush_all_dirty(Lock& lock);  // starts a put of every dirty block not already going out or failed
     int check_write(Node* n, uint64_t offset, size_t size) const;
+    void copy_into_block(std::vector<std::byte>& block, uint64_t in_block, std::span<const std::byte> bytes);
     int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     FsStats statfs_unlocked();
     int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);

@@ -5,8 +5,8 @@
 //  - Thread-safe: any thread may call any method; calls on different files run in parallel.
 //  - Durability is explicit: data written with write_at/append/write_file(sync=false) may be lost by a crash until
 //    sync_file() returns ok for that file AND sync_dir() has returned ok for a directory entry that was created,
-//    renamed or removed. write_file(..., sync=true) does all of that itself (write temp, fsync, rename, fsync dir),
-//    so after it returns ok the file holds exactly `data`, and a crash before that leaves the old content or none.
+//    renamed or removed — or until sync_all() returns ok, which covers every file and entry of the disk at once.
+//    write_file(..., sync=true) does all of that itself (write temp, fsync, rename, fsync dir), so after it returns ok the file holds exactly `data`, and a crash before that leaves the old content or none.
 //  - Errors name the disk and the path (Errc::not_found, io_error, no_space, corruption for short reads of a file
 //    that claimed to be longer).
 // Implementations: io/posix_disk (real, io_uring), io/fault_disk (fault-injecting wrapper), io/sim_disk (seeded,
@@ -58,6 +58,9 @@ public:
     virtual Status sync_file(std::string_view path) = 0;
     // fsync of a directory, making creations, renames and removals inside it durable. "" is the disk root.
     virtual Status sync_dir(std::string_view dir) = 0;
+    // Makes every write, creation, rename and removal made on this disk before the call durable (syncfs(2) of the
+    // disk's filesystem: one journal commit instead of an fsync per file, which is what batched writers want).
+    virtual Status sync_all() = 0;
 
     virtual Status rename(std::string_view from, std::string_view to) = 0;
     // Removing a missing file is not an error (returns ok), so cleanup can be retried.

@@ -4,7 +4,7 @@
 // Op numbering: every Disk call on the wrapper (reads included, failed ones included) gets the next index, starting
 // at op_count(); fail_nth_op(n) is 0-based: n = 0 fails the very next call.
 // crash_after_ops(n): the next n *mutating* calls (write_file, write_at, append, truncate, sync_file, sync_dir,
-// rename, remove, make_dirs) run normally; from then on every call fails with Errc::io_error ("crashed") until
+// sync_all, rename, remove, make_dirs) run normally; from then on every call fails with Errc::io_error ("crashed") until
 // simulate_crash().
 // simulate_crash() rolls the inner disk back to what the Disk contract promises would survive a power cut:
 //   - a file mutated (write_at, append, truncate, write_file(sync=false)) since its last sync_file gets back the
@@ -34,7 +34,7 @@
 namespace tiercel::io {
 
 enum class DiskOp {
-    write_file, write_at, append, read_at, read_file, file_size, truncate, sync_file, sync_dir,
+    write_file, write_at, append, read_at, read_file, file_size, truncate, sync_file, sync_dir, sync_all,
     rename, remove, make_dirs, list, exists, space,
 };
 
@@ -83,6 +83,7 @@ public:
     Status truncate(std::string_view path, uint64_t size) override;
     Status sync_file(std::string_view path) override;
     Status sync_dir(std::string_view dir) override;
+    Status sync_all() override;
     Status rename(std::string_view from, std::string_view to) override;
     Status remove(std::string_view path) override;
     Status make_dirs(std::string_view dir) override;

@@ -78,6 +78,7 @@ public:
     Status truncate(std::string_view path, uint64_t size) override;
     Status sync_file(std::string_view path) override;
     Status sync_dir(std::string_view dir) override;
+    Status sync_all() override;
     Status rename(std::string_view from, std::string_view to) override;
     Status remove(std::string_view path) override;
     Status make_dirs(std::string_view dir) override;

@@ -2,6 +2,10 @@
 //  - put() streams: it holds at most `inflight_stripes` stripes in memory whatever the object's size. It returns
 //    ok only after every shard and the metadata that names them are durable (fsynced); an interrupted put leaves
 //    the previous version of the object (or none) visible, never a partial one.
+//  - put()/remove() with Durability::deferred return once the shards are written and the change is applied (visible
+//    to get at once) but not synced: it becomes durable at the next sync() or immediate put/remove/metadata commit,
+//    shards before the metadata that names them (ext4's data=ordered), so a crash loses whole recent changes, never
+//    an object's bytes. Shards a deferred change replaces are deleted only once that change is durable.
 //  - get() streams the requested byte range, decoding only the stripes that cover it. A healthy read fetches only
 //    the k data shards; a missing, failed or corrupt shard is answered from parity and the stripe is recorded as
 //    degraded. When a stripe cannot be rebuilt, get() fails with Errc::unavailable naming the object, the stripe and
@@ -139,12 +143,25 @@ public:
     static Result<std::unique_ptr<Pool>> open(const PoolSpec& spec);
     ~Pool();
 
-    Result<ObjectInfo> put(std::string_view name, const ByteSource& source);
+    enum class Durability {
+        immediate,  // durable when the call returns
+        deferred,   // durable at the next sync() (see the contract above)
+    };
+
+    Result<ObjectInfo> put(std::string_view name, const ByteSource& source,
+                           Durability durability = Durability::immediate);
+    // put() of the first `length` bytes of `data` without copying them: stripes are encoded straight from the buffer,
+    // which must not change until the call returns (the filesystem hands over its immutable dirty-block versions).
+    Result<ObjectInfo> put_shared(std::string_view name, std::shared_ptr<const std::vector<std::byte>> data,
+                                  size_t length, Durability durability = Durability::immediate);
     // length nullopt = to the end. An offset past the end is invalid_input.
     Status get(std::string_view name, uint64_t offset, std::optional<uint64_t> length, const ByteSink& sink);
     // The same bytes, with the same checks and errors, handed over without a copy (for ranges that fit in memory).
     Result<ObjectView> get_view(std::string_view name, uint64_t offset, std::optional<uint64_t> length);
-    Status remove(std::string_view name);
+    Status remove(std::string_view name, Durability durability = Durability::immediate);
+    // Makes every deferred put and remove durable: one syncfs per disk that holds unsynced shards, then one metadata
+    // log write. Ok at once when nothing is deferred.
+    Status sync();
     Result<ObjectInfo> stat(std::string_view name);
     std::vector<ObjectInfo> list(std::string_view prefix);
 
@@ -161,6 +178,7 @@ public:
     MetaStore& meta() { return *meta_; }
 
     struct Member;  // one disk: its handle, record, workers and counters (pool_internal.hpp)
+    struct DeferredWork;  // unsynced disks and delayed shard deletions of deferred changes (pool_deferred.cpp)
 
 private:
     Pool(PoolSpec spec, PoolUuid uuid);
@@ -176,6 +194,7 @@ private:
     std::atomic<uint64_t> next_stripe_id_{1};
     std::mutex degraded_mutex_;
     std::set<uint64_t> degraded_stripes_;
+    std::unique_ptr<DeferredWork> deferred_;
 };
 
 // Names starting with \x01 belong to layers above the object store (the filesystem's blocks); `pool ls` and the

@@ -178,3 +178,90 @@ TEST_CASE("meta store: group commit batches concurrent commits into fewer fsync 
     auto opened = reopen(disks);
     CHECK(test::snapshot(*opened.store) == before);
 }
+
+TEST_CASE("meta store: deferred commits are visible at once, durable only at flush, after the before-write hook") {
+    test::TempDir dir;
+    auto disks = test::posix_disks(dir, 3);
+    auto store = create_store(disks);
+    int hook_calls = 0;
+    bool hook_fails = true;
+    std::uint64_t durable_seen = 0;
+    store->set_before_write([&]() -> Status {
+        ++hook_calls;
+        // The records are not on disk while the hook runs: whatever it makes durable lands before them.
+        CHECK(store->durable_sequence() == 0);
+        if (hook_fails)
+            return make_error(Errc::io_error, "injected: shards could not be synced");
+        return {};
+    });
+    store->set_after_durable([&](std::uint64_t sequence) { durable_seen = sequence; });
+
+    MetaBatch batch;
+    batch.put("a", "1");
+    auto first = store->commit_deferred(batch);
+    REQUIRE(first.ok());
+    batch.clear();
+    batch.put("b", "2");
+    auto second = store->commit_deferred(batch);
+    REQUIRE(second.ok());
+    CHECK(*second == *first + 1);
+    CHECK(store->get("a") == "1");
+    CHECK(store->get("b") == "2");
+    CHECK(store->last_sequence() == 2);
+    CHECK(store->durable_sequence() == 0);
+    CHECK(hook_calls == 0);
+
+    // A failing hook fails the flush and writes nothing; the records stay queued for the next flush.
+    Status failed = store->flush();
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().describe().find("shards could not be synced") != std::string::npos);
+    CHECK(hook_calls == 1);
+    CHECK(store->durable_sequence() == 0);
+    CHECK(durable_seen == 0);
+
+    hook_fails = false;
+    REQUIRE(store->flush().ok());
+    CHECK(hook_calls == 2);
+    CHECK(store->durable_sequence() == 2);
+    CHECK(durable_seen == 2);
+    REQUIRE(store->flush().ok());  // nothing queued: no hook, no write
+    CHECK(hook_calls == 2);
+
+    // A durable commit carries the deferred records queued before it.
+    batch.clear();
+    batch.put("c", "3");
+    REQUIRE(store->commit_deferred(batch).ok());
+    batch.clear();
+    batch.put("d", "4");
+    store->set_before_write([&]() -> Status {
+        ++hook_calls;
+        return {};
+    });
+    REQUIRE(store->commit(batch).ok());
+    CHECK(hook_calls == 3);
+    CHECK(store->durable_sequence() == 4);
+    store.reset();
+    auto opened = reopen(disks);
+    CHECK(opened.store->last_sequence() == 4);
+    for (const char* key : {"a", "b", "c", "d"})
+        CHECK(opened.store->get(key).has_value());
+}
+
+TEST_CASE("meta store: deferred records that were never flushed are gone after reopen, earlier ones stay") {
+    test::TempDir dir;
+    auto disks = test::posix_disks(dir, 3);
+    {
+        auto store = create_store(disks);
+        MetaBatch batch;
+        batch.put("kept", "1");
+        commit_ok(*store, batch);
+        batch.clear();
+        batch.put("lost", "2");
+        REQUIRE(store->commit_deferred(batch).ok());
+        // The store's destructor does not flush (the pool does, when it closes), so destroying it here is a crash.
+    }
+    auto opened = reopen(disks);
+    CHECK(opened.store->get("kept") == "1");
+    CHECK_FALSE(opened.store->get("lost").has_value());
+    CHECK(opened.store->last_sequence() == 1);
+}

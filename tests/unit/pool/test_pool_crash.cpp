@@ -162,3 +162,117 @@ TEST_CASE("a crash at every mutating operation leaves a prefix of the acknowledg
         check_recovered(disks, outcome, seed, point);
     }
 }
+
+namespace {
+
+using Model = std::map<std::string, std::string>;
+
+// The model after each prefix of the steps: states[j] is the state after the first j steps.
+std::vector<Model> prefix_states(const std::vector<Step>& steps) {
+    std::vector<Model> states(1);
+    for (const Step& step : steps) {
+        Model next = states.back();
+        if (step.kind == Step::put)
+            next[step.name] = step.data;
+        else
+            next.erase(step.name);
+        states.push_back(std::move(next));
+    }
+    return states;
+}
+
+// Runs the steps as deferred changes, with a sync() after the steps in `sync_after`; returns how many steps the last
+// successful sync covered. Stops at the first failure (the crash).
+size_t run_deferred_until_crash(Pool& pool, const std::vector<Step>& steps, const std::set<size_t>& sync_after) {
+    size_t synced = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+        const Step& step = steps[i];
+        Status status;
+        if (step.kind == Step::put) {
+            if (auto put = pool.put(step.name, source_of(step.data), Pool::Durability::deferred); !put)
+                status = put.error();
+        } else {
+            status = pool.remove(step.name, Pool::Durability::deferred);
+        }
+        if (!status)
+            return synced;
+        if (sync_after.count(i)) {
+            if (!pool.sync())
+                return synced;
+            synced = i + 1;
+        }
+    }
+    return synced;
+}
+
+}  // namespace
+
+// Deferred puts and removes are durable only at sync(). After a crash at any mutating operation the pool must hold
+// the state after some prefix of the steps that includes every step a successful sync() covered, and every object
+// must read back exactly: shards are synced before the metadata that names them, and replaced shards are deleted only
+// after the change that replaced them is durable.
+TEST_CASE("deferred changes: a crash anywhere leaves a prefix that includes every synced change") {
+    const uint64_t seed = 43;
+    const std::vector<Step> steps = workload(seed);
+    const std::set<size_t> sync_after{1, 3, steps.size() - 1};
+    const std::vector<Model> states = prefix_states(steps);
+    auto make_disks = [](uint64_t disk_seed, std::vector<std::shared_ptr<io::SimDisk>>& sims,
+                         std::vector<std::shared_ptr<io::FaultDisk>>& faults) {
+        sims = sim_disks(6, disk_seed);
+        std::vector<io::DiskPtr> disks;
+        for (auto& sim : sims) {
+            faults.push_back(io::FaultDisk::wrap(sim));
+            disks.push_back(faults.back());
+        }
+        return disks;
+    };
+    uint64_t total_ops = 0;
+    {
+        std::vector<std::shared_ptr<io::SimDisk>> sims;
+        std::vector<std::shared_ptr<io::FaultDisk>> faults;
+        auto disks = make_disks(seed, sims, faults);
+        auto pool = Pool::create(small_spec(disks), {});
+        REQUIRE(pool.ok());
+        auto crash = std::make_shared<CrashSwitch>();
+        arm(faults, crash);
+        REQUIRE(run_deferred_until_crash(**pool, steps, sync_after) == steps.size());
+        total_ops = crash->mutating.load();
+    }
+    REQUIRE(total_ops > 30);
+    MESSAGE("crash points (deferred): " << total_ops);
+    for (uint64_t point = 0; point <= total_ops; ++point) {
+        INFO("seed " << seed << ", crash after mutating op " << point);
+        std::vector<std::shared_ptr<io::SimDisk>> sims;
+        std::vector<std::shared_ptr<io::FaultDisk>> faults;
+        auto disks = make_disks(seed * 1000 + point, sims, faults);
+        size_t synced = 0;
+        {
+            auto pool = Pool::create(small_spec(disks), {});
+            REQUIRE(pool.ok());
+            auto crash = std::make_shared<CrashSwitch>();
+            crash->crash_at = point;
+            arm(faults, crash);
+            synced = run_deferred_until_crash(**pool, steps, sync_after);
+        }
+        for (size_t i = 0; i < sims.size(); ++i) {
+            faults[i]->heal();
+            sims[i]->crash();
+        }
+        auto reopened = Pool::open(small_spec(disks));
+        REQUIRE_MESSAGE(reopened.ok(), reopened.error().describe());
+        Model recovered;
+        for (const auto& object : (*reopened)->list("")) {
+            auto data = read_all(**reopened, object.name);
+            REQUIRE_MESSAGE(data.ok(), object.name << ": " << data.error().describe());
+            recovered[object.name] = *data;
+        }
+        bool is_prefix = false;
+        for (size_t j = synced; j < states.size(); ++j)
+            is_prefix = is_prefix || states[j] == recovered;
+        CHECK_MESSAGE(is_prefix, "the recovered objects are not the state after any prefix of at least " << synced
+                                                                                                          << " steps");
+        FsckReport report = fsck_pool(**reopened, false);
+        CHECK_MESSAGE(report.data_intact(), "fsck: missing " << report.missing_shards.size() << ", corrupt "
+                                                             << report.corrupt_shards.size());
+    }
+}

@@ -1,5 +1,7 @@
 // The pool's object layer over simulated disks: round trips at stripe boundaries, ranges, overwrite, remove, list,
 // and the errors a caller sees.
+#include <cstring>
+
 #include "pool_test_support.hpp"
 
 using namespace tiercel;
@@ -35,6 +37,31 @@ TEST_CASE("objects round-trip at every size around the stripe and inline boundar
         REQUIRE_MESSAGE(back.ok(), back.error().describe());
         CHECK_MESSAGE(*back == data, "size " << size);
     }
+}
+
+TEST_CASE("put_shared stores a prefix of a shared buffer, at every size around the boundaries, deferred too") {
+    auto pool = make_pool(as_disks(sim_disks(6, 11)));
+    const size_t stripe = 4 * 4096;
+    std::string all = random_bytes(3 * stripe + 100, 7);
+    auto buffer = std::make_shared<std::vector<std::byte>>(all.size());
+    std::memcpy(buffer->data(), all.data(), all.size());
+    for (size_t length : {size_t{0}, size_t{256}, size_t{257}, stripe - 1, stripe, stripe + 1, 3 * stripe + 17}) {
+        for (auto durability : {Pool::Durability::immediate, Pool::Durability::deferred}) {
+            std::string name = "shared-" + std::to_string(length) +
+                               (durability == Pool::Durability::deferred ? "-deferred" : "");
+            auto info = pool->put_shared(name, buffer, length, durability);
+            REQUIRE_MESSAGE(info.ok(), info.error().describe());
+            CHECK(info->size == length);
+            auto back = read_all(*pool, name);
+            REQUIRE_MESSAGE(back.ok(), back.error().describe());
+            CHECK_MESSAGE(*back == all.substr(0, length), name);
+        }
+    }
+    REQUIRE(pool->sync().ok());
+    auto past = pool->put_shared("past", buffer, buffer->size() + 1);
+    REQUIRE_FALSE(past.ok());
+    CHECK(past.error().code() == Errc::invalid_input);
+    CHECK(past.error().describe().find("past the buffer's end") != std::string::npos);
 }
 
 TEST_CASE("range reads return exactly the requested bytes") {
