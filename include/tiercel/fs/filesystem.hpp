@@ -10,8 +10,8 @@
 //    `writeback_interval`, at fsync, and when dirty memory passes `dirty_limit` (writers then wait).
 //  - Block puts and removes are the pool's deferred kind: durable with the next namespace commit, which syncs the
 //    shards first (the pool's contract), as ext4's data=ordered journal commit writes data blocks before metadata.
-//  - Reads are served from dirty buffers, a clean-block cache, or pool range reads; sequential readers get the next
-//    block prefetched.
+//  - Reads are served from dirty buffers, a clean-block cache, or pool reads; sequential readers get up to 16 blocks
+//    prefetched. A cached block is the pool's verified shard buffers (Pool::get_view), not a copy.
 //  - All methods are thread-safe and return 0 or a positive errno. Metadata methods do not block on I/O; read, write,
 //    truncate (setattr with a size), fsync, fallocate, copy_file_range and release of the last link may.
 //  - Permission checks are the kernel's (default_permissions); this layer implements what the kernel leaves to the
@@ -119,7 +119,7 @@ public:
     // The same bytes as views into the block buffers, without copying them: `owner` keeps a view's bytes alive and
     // unchanged (writers copy a buffer that is shared); data == nullptr means `size` zero bytes.
     struct ReadPiece {
-        std::shared_ptr<const std::vector<std::byte>> owner;
+        std::shared_ptr<const void> owner;
         const std::byte* data = nullptr;
         size_t size = 0;
     };
@@ -181,8 +181,18 @@ private:
         uint64_t ino, block;
         bool operator<(const CacheKey& o) const { return ino != o.ino ? ino < o.ino : block < o.block; }
     };
+    // A clean block as the cache keeps it: its bytes in order, in one or more pieces (a block fetched from the pool
+    // stays in the shard buffers the pool read and verified, not copied into one buffer: that copy and the page
+    // faults of a fresh 4 MiB buffer cost as much CPU as the disk reads), kept alive and unchanged by `owner`.
+    struct BlockBytes {
+        std::shared_ptr<const void> owner;
+        std::vector<std::span<const std::byte>> pieces;
+        uint64_t size = 0;  // the block's valid bytes; any past the pieces read as zeros
+        std::shared_ptr<const std::vector<std::byte>> whole;  // set when the bytes are one vector (a written block)
+    };
+    using BlockPtr = std::shared_ptr<const BlockBytes>;
     struct CacheEntry {
-        std::shared_ptr<const std::vector<std::byte>> data;
+        BlockPtr data;
         std::list<CacheKey>::iterator lru;
     };
     using Lock = std::unique_lock<std::mutex>;
@@ -218,7 +228,11 @@ private:
     int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
     FsStats statfs_unlocked();
     int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);
+    // The block's bytes in one vector (for a writer that must read a block first); fetch_clean without the copy.
     int fetch_block(Lock& lock, uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>>& out);
+    int fetch_clean(Lock& lock, uint64_t ino, uint64_t block, BlockPtr& out);
+    // Reads a registered fetch's block from the pool (unlocking meanwhile) and completes it for its waiters.
+    int run_fetch(Lock& lock, uint64_t ino, uint64_t block, const std::shared_ptr<Fetch>& pending);
     void start_flush(Lock& lock, uint64_t ino, uint64_t block);
     void flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::vector<std::byte>> data, uint64_t version,
                    uint32_t length);
@@ -227,6 +241,7 @@ private:
     int truncate_locked(Lock& lock, uint64_t ino, uint64_t size);
     int remove_blocks(Lock& lock, uint64_t ino, uint64_t from_block);
     void cache_put(uint64_t ino, uint64_t block, std::shared_ptr<const std::vector<std::byte>> data);
+    void cache_put_block(uint64_t ino, uint64_t block, BlockPtr data);
     void cache_drop(uint64_t ino, uint64_t block);
     void prefetch(Lock& lock, uint64_t ino, uint64_t block);
     void relatime(Node& n);
@@ -253,7 +268,9 @@ private:
     std::map<CacheKey, CacheEntry> cache_;
     std::list<CacheKey> lru_;
     uint64_t cache_bytes_ = 0;
-    std::map<CacheKey, std::shared_ptr<Fetch>> fetches_;  // pool reads in flight, shared by concurrent readers
+    // Pool reads in flight or queued (a prefetch registers its fetch when it queues it, so it is queued once),
+    // shared by concurrent readers.
+    std::map<CacheKey, std::shared_ptr<Fetch>> fetches_;
     uint64_t pending_frees_ = 0;
     // Where write-back time goes, logged at shutdown (bench/fuse_bench.py prints these): writers' waits for dirty
     // room, and the block puts.

@@ -10,6 +10,9 @@
 //    the k data shards; a missing, failed or corrupt shard is answered from parity and the stripe is recorded as
 //    degraded. When a stripe cannot be rebuilt, get() fails with Errc::unavailable naming the object, the stripe and
 //    every missing shard — it never returns wrong bytes.
+//  - get_view() verifies exactly as get() does but hands the verified bytes over instead of streaming them: views
+//    into the buffers the shards were read (or decoded) into, kept alive by one owner, so a caller that keeps
+//    the bytes (the filesystem's block cache) needs no copy. It holds the whole range in memory at once.
 //  - Objects no larger than `inline_max` are stored inline in the (replicated, checksummed) metadata.
 //  - Thread-safe: many puts and gets may run at once; puts of the same key race and the last commit wins.
 // Opening a pool from the config, with the exclusive lock offline commands need, is pool_open.hpp's job.
@@ -41,6 +44,14 @@ namespace tiercel::pool {
 // Fills the buffer and returns the count (0 = end of input).
 using ByteSource = std::function<Result<size_t>(std::span<std::byte>)>;
 using ByteSink = std::function<Status(std::span<const std::byte>)>;
+
+// The bytes of an object range handed over by Pool::get_view: `views`, in order, point into buffers that `owner`
+// keeps alive and that nothing changes; they add up to `size` bytes.
+struct ObjectView {
+    std::shared_ptr<const void> owner;
+    std::vector<std::span<const std::byte>> views;
+    uint64_t size = 0;
+};
 
 struct PoolDiskSpec {
     io::DiskPtr disk;                // null when the directory could not be opened
@@ -145,6 +156,8 @@ public:
                                   size_t length, Durability durability = Durability::immediate);
     // length nullopt = to the end. An offset past the end is invalid_input.
     Status get(std::string_view name, uint64_t offset, std::optional<uint64_t> length, const ByteSink& sink);
+    // The same bytes, with the same checks and errors, handed over without a copy (for ranges that fit in memory).
+    Result<ObjectView> get_view(std::string_view name, uint64_t offset, std::optional<uint64_t> length);
     Status remove(std::string_view name, Durability durability = Durability::immediate);
     // Makes every deferred put and remove durable: one syncfs per disk that holds unsynced shards, then one metadata
     // log write. Ok at once when nothing is deferred.
