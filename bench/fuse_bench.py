@@ -126,6 +126,9 @@ def main():
                         help="run on a freshly made ext4 of this size (a loop device over an image file in --dir), "
                              "removed afterwards: repeated runs on one aged ext4 measure its inode allocator skipping "
                              "recently deleted inodes (recently_deleted()) more than the workload")
+    parser.add_argument("--cpu-latency-zero", action="store_true",
+                        help="hold /dev/cpu_dma_latency at 0 for the run (both sides): idle vCPUs then poll instead of "
+                             "halting, which shows how much of a gap is the machine's wake-up latency")
     parser.add_argument("--only", default="", help="comma-separated subset: write,read,random,meta,untar,find "
                                                    "(read and random need write; find needs untar)")
     args = parser.parse_args()
@@ -135,6 +138,10 @@ def main():
     sys.argv = [sys.argv[0], args.binary]
     from fuse_testlib import Mount, make_pool
 
+    latency_hold = None
+    if args.cpu_latency_zero:
+        latency_hold = os.open("/dev/cpu_dma_latency", os.O_WRONLY)  # the kernel honours it while the fd is open
+        os.write(latency_hold, (0).to_bytes(4, sys.byteorder))
     fresh = FreshExt4(args.dir, args.fresh_ext4) if args.fresh_ext4 else None
     base_dir = fresh.mountpoint if fresh else args.dir
     workdir = tempfile.mkdtemp(prefix="tiercel-fuse-bench-", dir=base_dir)
@@ -207,6 +214,8 @@ def main():
         shutil.rmtree(workdir, ignore_errors=True)
         if fresh:
             fresh.remove()
+        if latency_hold is not None:
+            os.close(latency_hold)
     print("\n| workload | ext4 | tiercel | ratio |\n|---|---|---|---|")
     for name, e, f, ratio in results:
         print(f"| {name} | {e} | {f} | {ratio:.2f} |")
