@@ -54,7 +54,7 @@ MetaStats MetaStore::stats() const {
     out.checkpoints = checkpoints_.load();
     out.log_bytes = log_bytes_.load();
     std::lock_guard lock(write_mu_);
-    out.checkpoint_bytes = checkpoint_bytes_;
+    out.checkpoint_bytes = checkpoint_bytes_.load();
     return out;
 }
 
@@ -253,11 +253,8 @@ void MetaStore::memory_is_durable() {
 // ---- rollover
 
 void MetaStore::maybe_checkpoint() {
-    std::uint64_t threshold = 0;
-    {
-        std::lock_guard write_lock(write_mu_);
-        threshold = std::max(options_.checkpoint_min_log_bytes, options_.checkpoint_growth_factor * checkpoint_bytes_);
-    }
+    const std::uint64_t threshold =
+        std::max(options_.checkpoint_min_log_bytes, options_.checkpoint_growth_factor * checkpoint_bytes_.load());
     if (log_bytes_.load() <= threshold)
         return;
     // A failure marks the replica stale (the next commit says so); the commits already acknowledged stay durable.

@@ -321,15 +321,18 @@ Result<ObjectInfo> put_stripes(Pool& pool, std::string_view name, StripeInput in
     std::vector<WrittenStripe> written;
     ObjectRecord record{0, now_ns(), 0, false, {}, {}};
     Status status;
-    auto collect_oldest = [&] {
-        auto result = inflight.front().get();
-        inflight.pop_front();
+    auto collect = [&](Result<WrittenStripe> result) {
         if (!result) {
             if (status)
                 status = result.error();
             return;
         }
         written.push_back(*result);
+    };
+    auto collect_oldest = [&] {
+        auto oldest = std::move(inflight.front());
+        inflight.pop_front();
+        collect(oldest.get());
     };
     while (!input.bytes.empty() && status) {
         const size_t filled = input.bytes.size();
@@ -338,9 +341,7 @@ Result<ObjectInfo> put_stripes(Pool& pool, std::string_view name, StripeInput in
         record.size += filled;
         if (durability == Durability::deferred && record.stripes.size() == 1 && filled < stripe_bytes) {
             // The whole object is one small stripe: encode and write it here (see ShardWriters).
-            std::promise<Result<WrittenStripe>> done;
-            done.set_value(write_stripe(pool, id, std::move(input), candidates, durability, ShardWriters::this_thread));
-            inflight.push_back(done.get_future());
+            collect(write_stripe(pool, id, std::move(input), candidates, durability, ShardWriters::this_thread));
         } else {
             inflight.push_back(PoolInternals::stripe_jobs(pool).submit([&pool, id, input, candidates, durability] {
                 return write_stripe(pool, id, input, candidates, durability, ShardWriters::disk_queues);

@@ -26,9 +26,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -179,7 +177,7 @@ private:
 
     mutable std::mutex write_mu_;
     std::vector<Replica> replicas_;  // guarded by write_mu_
-    std::uint64_t checkpoint_bytes_ = 0;
+    std::atomic<std::uint64_t> checkpoint_bytes_{0};  // read by every commit without write_mu_
     FailedRound failed_round_;       // the newest round that did not reach every replica
     std::function<Status()> before_write_;
     std::function<void(std::uint64_t)> after_durable_;

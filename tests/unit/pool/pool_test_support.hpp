@@ -50,6 +50,18 @@ inline std::vector<std::shared_ptr<io::SimDisk>> sim_disks(size_t count, uint64_
     return disks;
 }
 
+// Wraps each simulated disk in a FaultDisk (appended to `faults`, for injecting failures) and returns the wrappers as
+// the disk list a pool opens.
+inline std::vector<io::DiskPtr> wrap_in_faults(const std::vector<std::shared_ptr<io::SimDisk>>& sims,
+                                               std::vector<std::shared_ptr<io::FaultDisk>>& faults) {
+    std::vector<io::DiskPtr> disks;
+    for (const auto& sim : sims) {
+        faults.push_back(io::FaultDisk::wrap(sim));
+        disks.push_back(faults.back());
+    }
+    return disks;
+}
+
 inline ByteSource source_of(const std::string& data) {
     auto offset = std::make_shared<size_t>(0);
     return [&data, offset](std::span<std::byte> buffer) -> Result<size_t> {

@@ -122,11 +122,7 @@ TEST_CASE("a crash at every mutating operation leaves a prefix of the acknowledg
     {
         auto sims = sim_disks(6, seed);
         std::vector<std::shared_ptr<io::FaultDisk>> faults;
-        std::vector<io::DiskPtr> disks;
-        for (auto& sim : sims) {
-            faults.push_back(io::FaultDisk::wrap(sim));
-            disks.push_back(faults.back());
-        }
+        std::vector<io::DiskPtr> disks = wrap_in_faults(sims, faults);
         auto pool = Pool::create(small_spec(disks), {});
         REQUIRE(pool.ok());
         auto crash = std::make_shared<CrashSwitch>();
@@ -140,11 +136,7 @@ TEST_CASE("a crash at every mutating operation leaves a prefix of the acknowledg
     for (uint64_t point = 0; point <= total_ops; ++point) {
         auto sims = sim_disks(6, seed * 1000 + point);
         std::vector<std::shared_ptr<io::FaultDisk>> faults;
-        std::vector<io::DiskPtr> disks;
-        for (auto& sim : sims) {
-            faults.push_back(io::FaultDisk::wrap(sim));
-            disks.push_back(faults.back());
-        }
+        std::vector<io::DiskPtr> disks = wrap_in_faults(sims, faults);
         Outcome outcome;
         {
             auto pool = Pool::create(small_spec(disks), {});
@@ -219,12 +211,7 @@ TEST_CASE("deferred changes: a crash anywhere leaves a prefix that includes ever
     auto make_disks = [](uint64_t disk_seed, std::vector<std::shared_ptr<io::SimDisk>>& sims,
                          std::vector<std::shared_ptr<io::FaultDisk>>& faults) {
         sims = sim_disks(6, disk_seed);
-        std::vector<io::DiskPtr> disks;
-        for (auto& sim : sims) {
-            faults.push_back(io::FaultDisk::wrap(sim));
-            disks.push_back(faults.back());
-        }
-        return disks;
+        return wrap_in_faults(sims, faults);
     };
     uint64_t total_ops = 0;
     {

@@ -18,10 +18,7 @@ struct Fixture {
     std::map<std::string, std::string> objects;
 
     explicit Fixture(uint64_t seed, int k = 4, int m = 2) : sims(sim_disks(k + m, seed)) {
-        for (auto& sim : sims) {
-            faults.push_back(io::FaultDisk::wrap(sim));
-            disks.push_back(faults.back());
-        }
+        disks = wrap_in_faults(sims, faults);
         auto created = Pool::create(small_spec(disks, k, m), {});
         REQUIRE_MESSAGE(created.ok(), created.error().describe());
         pool = std::move(*created);

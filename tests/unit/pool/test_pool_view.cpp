@@ -15,12 +15,7 @@ struct Fixture {
     std::unique_ptr<Pool> pool;
 
     Fixture(uint64_t seed, uint64_t chunk_size) : sims(sim_disks(6, seed)) {
-        std::vector<io::DiskPtr> disks;
-        for (auto& sim : sims) {
-            faults.push_back(io::FaultDisk::wrap(sim));
-            disks.push_back(faults.back());
-        }
-        PoolSpec spec = small_spec(disks);
+        PoolSpec spec = small_spec(wrap_in_faults(sims, faults));
         spec.chunk_size = chunk_size;
         auto created = Pool::create(spec, {});
         REQUIRE_MESSAGE(created.ok(), created.error().describe());
