@@ -18,6 +18,7 @@ namespace {
 struct MountArgs {
     std::string mountpoint;
     std::string options;
+    std::string transport = "io_uring";
 };
 
 int mount(Config config, const MountArgs& args) {
@@ -33,6 +34,7 @@ int mount(Config config, const MountArgs& args) {
     fs::MountOptions options;
     options.mountpoint = args.mountpoint;
     options.options = args.options;
+    options.fuse_io_uring = args.transport == "io_uring";
     options.stop_daemon_on_unmount = true;
     options.fs.pool_gate = pools->gate();
     daemon.add_service(std::move(pool_service));
@@ -73,6 +75,11 @@ void add_mount_command(CLI::App& app, CliContext& context) {
     command->add_option("-o,--options", args->options,
                         "Extra FUSE mount options, comma-separated (e.g. ro); default_permissions and allow_other "
                         "are always on");
+    command->add_option("--fuse-transport", args->transport,
+                        "How requests reach the daemon: io_uring (a queue per CPU, where the kernel allows it; "
+                        "/dev/fuse otherwise) or dev (/dev/fuse only)")
+        ->check(CLI::IsMember({"io_uring", "dev"}))
+        ->default_str("io_uring");
     command->footer("Runs only the pool and filesystem services (no HTTP API). SIGTERM or SIGINT write out buffered\n"
                     "data, commit the namespace and unmount; so does `fusermount3 -u MOUNTPOINT`, after which the\n"
                     "command exits. While it runs it holds the pool's lock, like `tiercel serve`.");

@@ -4,6 +4,8 @@
 #include "tiercel/fs/fs_service.hpp"
 
 #include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <linux/fuse.h>
 #include <sched.h>
 
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "fuse_ops.hpp"
+#include "fuse_uring.hpp"
 #include "tiercel/core/log.hpp"
 
 namespace tiercel::fs {
@@ -92,6 +95,8 @@ std::string mount_device(const std::string& path) {
     return device;
 }
 
+ssize_t read_request(int fd, void* buf, size_t len, void*) { return ::read(fd, buf, len); }
+
 }  // namespace
 
 FsService::FsService(Daemon& daemon, std::function<pool::Pool*()> pool, MountOptions options)
@@ -132,6 +137,10 @@ Status FsService::start() {
     }
     mounted_ = true;
     const int fd = fuse_session_fd(session_);
+    // Replies go through write_reply(), which knows the requests that came over io_uring.
+    const fuse_custom_io io{&FsService::write_reply, &read_request, nullptr, nullptr};
+    if (fuse_session_custom_io(session_, &io, fd) != 0)
+        log::warning("fs", "libfuse refused custom I/O; FUSE requests stay on /dev/fuse");
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     // The descriptor watches a duplicate: libfuse closes its own fd when the session ends.
     fd_ = std::make_unique<boost::asio::posix::stream_descriptor>(daemon_.loop(), ::dup(fd));
@@ -179,10 +188,12 @@ void FsService::drain_requests() {
             on_unmounted();
             return;
         }
-        keep_polling = followed_closely(*buffer_);
+        keep_polling = !uring_ && followed_closely(*buffer_);
         fuse_session_process_buf(session_, buffer_.get());
         if (init_seen_ && !readahead_set_)
             raise_readahead();
+        if (init_seen_ && !uring_tried_)
+            start_uring();
         last_request = Clock::now();
         if (last_request - turn_start > kMaxTurn)
             break;
@@ -199,6 +210,35 @@ void FsService::raise_readahead() {
     if (device.empty() || !(knob << kReadaheadKib << std::flush))
         log::notice("fs", "cannot raise the readahead of " + options_.mountpoint + " (device '" + device +
                               "'); sequential reads use the kernel's 128 KiB");
+}
+
+// After INIT's answer (the kernel refuses ring entries before it knows max_write). A refusal leaves the mount on
+// /dev/fuse, which works the same, only with a cross-CPU wake-up per request.
+void FsService::start_uring() {
+    uring_tried_ = true;
+    if (!options_.fuse_io_uring)
+        return;
+    if (Status enabled = enable_fuse_uring(); !enabled) {
+        log::notice("fs", "FUSE requests stay on /dev/fuse: " + enabled.error().describe());
+        return;
+    }
+    auto uring = FuseUring::start(session_, fuse_session_fd(session_), FuseUring::Options{});
+    if (!uring) {
+        log::notice("fs", "FUSE requests stay on /dev/fuse: " + uring.error().describe());
+        return;
+    }
+    uring_ = std::move(*uring);
+    uring_replies_.store(uring_.get());
+    log::notice("fs", "FUSE requests over io_uring: " + std::to_string(uring_->queue_count()) +
+                          " queues, one per CPU");
+}
+
+ssize_t FsService::write_reply(int fd, struct iovec* iov, int count, void* userdata) {
+    auto* self = static_cast<FsService*>(userdata);
+    ssize_t written = 0;
+    if (FuseUring* uring = self->uring_replies_.load(); uring && uring->reply(iov, count, written))
+        return written;
+    return ::writev(fd, iov, count);
 }
 
 void FsService::on_unmounted() {
@@ -218,6 +258,8 @@ void FsService::finish() {
     if (finished_ || !fs_)
         return;
     finished_ = true;
+    if (uring_)
+        uring_->stop();  // no new requests from the rings; replies of those in flight still find their entries
     if (fd_) {
         boost::system::error_code ignored;
         fd_->cancel(ignored);
@@ -225,6 +267,8 @@ void FsService::finish() {
     }
     if (workers_)
         workers_->join();
+    uring_replies_.store(nullptr);
+    uring_.reset();
     if (Status flushed = fs_->shutdown(); !flushed)
         log::error("fs", "final flush: " + flushed.error().describe());
     if (session_) {

@@ -45,8 +45,9 @@ def drop_caches():
 class Mount:
     """`tiercel mount` in the background. Use as a context manager."""
 
-    def __init__(self, config, mountpoint, log_path, options=None):
+    def __init__(self, config, mountpoint, log_path, options=None, extra_args=()):
         self.config = config
+        self.extra_args = list(extra_args)
         self.mountpoint = mountpoint
         self.log_path = log_path
         self.options = options
@@ -58,6 +59,7 @@ class Mount:
         command = [BINARY, "mount", self.mountpoint, "-c", self.config]
         if self.options:
             command += ["-o", self.options]
+        command += self.extra_args
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,7 +1,9 @@
 """Must-show for the FUSE mount: a 4+2 pool on six directory disks mounted with `tiercel mount`; files,
 directories, symlinks, hard links, xattrs and renames behave; a 256 MiB file written through the mount reads back
 identical after a remount and again with two disk directories removed (degraded reads, also while mounted); writes
-with too few disks fail with ENOSPC; SIGTERM and `fusermount3 -u` both leave the pool consistent (pool fsck)."""
+with too few disks fail with ENOSPC; SIGTERM and `fusermount3 -u` both leave the pool consistent (pool fsck).
+Requests go over io_uring (a queue per CPU) where the kernel has it, and the same checks pass on /dev/fuse alone
+(--fuse-transport dev)."""
 import errno
 import json
 import os
@@ -67,6 +69,9 @@ def main():
 
     with Mount(config, mnt, log) as mount:
         namespace_checks(mnt)
+        if os.path.exists("/sys/module/fuse/parameters/enable_uring"):  # Linux 6.14+
+            check("FUSE requests over io_uring" in mount.read_log(),
+                  f"this kernel has FUSE over io_uring and the mount uses it\n{mount.read_log()[-1500:]}")
         shutil.copyfile(source, f"{mnt}/big.bin")
         fd = os.open(f"{mnt}/big.bin", os.O_RDONLY)
         os.fsync(fd)
@@ -99,6 +104,17 @@ def main():
             degraded.stop()
         for disk in disks[1:3]:
             os.rename(disk + ".gone", disk)
+
+    # The same namespace behaviour with every request on /dev/fuse.
+    log_before = os.path.getsize(log)
+    with Mount(config, mnt, log, extra_args=["--fuse-transport", "dev"]) as mount:
+        os.makedirs(f"{mnt}/on-dev")
+        namespace_checks(f"{mnt}/on-dev")
+        check(sha256_file(f"{mnt}/big.bin") == expected, "256 MiB file identical over /dev/fuse")
+        check("FUSE requests over io_uring" not in mount.read_log()[log_before:],
+              "--fuse-transport dev keeps requests on /dev/fuse")
+        shutil.rmtree(f"{mnt}/on-dev")
+        check(mount.stop() == 0, "clean exit over /dev/fuse")
 
     # fusermount3 -u on a healthy pool: the process exits cleanly and the pool is consistent.
     with Mount(config, mnt, log) as mount:

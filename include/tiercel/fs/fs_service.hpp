@@ -5,6 +5,10 @@
 //    loop never blocks and many reads run at once across disks. After a metadata request the loop polls the fd for
 //    100 us more before it sleeps (the next request of a create or unlink follows within microseconds), at most
 //    1 ms per turn (docs/design.md, "Polling after metadata requests").
+//  - Once the kernel has answered INIT, requests move to io_uring where the kernel allows it (FuseUring: a queue
+//    and a thread per CPU, so a request is answered on its caller's CPU); /dev/fuse then carries only FORGET and
+//    INTERRUPT, and the loop stops polling it. Replies from any thread go through write_reply(), which sends each to
+//    the ring or /dev/fuse its request came from (docs/design.md, "FUSE over io_uring").
 //  - stop() stops reading requests, waits for the requests in flight, writes out every dirty block, commits the
 //    namespace and unmounts. It blocks for that final flush: the pool service closes the pool right after it.
 //  - Once the kernel has answered INIT, the mount's readahead is raised to 4 MiB via sysfs (the kernel starts every FUSE
@@ -13,6 +17,9 @@
 //    stop_daemon_on_unmount (`tiercel mount`) it then stops the daemon.
 #pragma once
 
+#include <sys/types.h>
+
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,11 +35,17 @@ struct fuse_session;
 struct fuse_buf;
 
 namespace tiercel::fs {
+class FuseUring;
+}
+
+namespace tiercel::fs {
 
 struct MountOptions {
     std::string mountpoint;
     std::string options;  // extra -o options, comma-separated
     bool stop_daemon_on_unmount = false;
+    // Take requests over io_uring, one queue per CPU, where the kernel allows it (FuseUring); /dev/fuse otherwise.
+    bool fuse_io_uring = true;
     unsigned worker_threads = 16;
     FsOptions fs;
 };
@@ -61,6 +74,8 @@ private:
     void on_unmounted();
     void finish();
     void raise_readahead();
+    void start_uring();
+    static ssize_t write_reply(int fd, struct iovec* iov, int count, void* userdata);
 
     Daemon& daemon_;
     std::function<pool::Pool*()> pool_;
@@ -70,10 +85,13 @@ private:
     std::unique_ptr<boost::asio::posix::stream_descriptor> fd_;
     struct fuse_session* session_ = nullptr;
     std::unique_ptr<struct fuse_buf> buffer_;
+    std::unique_ptr<FuseUring> uring_;  // set once the rings are registered; lives until the workers are joined
+    std::atomic<FuseUring*> uring_replies_{nullptr};  // what write_reply() consults, from any thread
     std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
     bool init_seen_ = false;
     bool opendir_in_kernel_ = false;
     bool readahead_set_ = false;
+    bool uring_tried_ = false;
     bool mounted_ = false;
     bool finished_ = false;
 };
