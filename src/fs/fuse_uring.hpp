@@ -60,8 +60,8 @@ private:
     std::vector<std::unique_ptr<FuseUringQueue>> queues_;
 };
 
-// "Y" if this kernel lets FUSE servers use io_uring, after trying to switch the module parameter on (root only);
-// otherwise the reason it is off, for the log.
+// Succeeds if this kernel lets FUSE servers use io_uring, after switching the module parameter on if needed (root
+// only); otherwise an error saying why not, for the log.
 Status enable_fuse_uring();
 
 }  // namespace tiercel::fs
