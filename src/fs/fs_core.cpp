@@ -1,6 +1,12 @@
 // Filesystem: loading the namespace, the committer thread, shutdown, attributes and statfs.
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <cstring>
+#include <latch>
+
+#include <boost/asio/post.hpp>
 
 #include "tiercel/core/log.hpp"
 #include "tiercel/fs/filesystem.hpp"
@@ -12,8 +18,38 @@ int64_t now_ns() {
         .count();
 }
 
+namespace {
+
+// Block puts, frees and prefetches are background work. Under SCHED_BATCH their wake-ups do not preempt the thread
+// that woke them: measured on 2 vCPUs, a put posted by RELEASE preempted the FUSE queue thread on its own CPU, and
+// the client's next request (the untar's GETATTR) waited 20-30 us for it. They still get their fair share of CPU,
+// and the idle CPU picks them up. Each thread sets its own policy, so every one of them runs a task once, all
+// together (the latch keeps one thread from taking two).
+unsigned small_put_thread_count(const FsOptions& options) {
+    return options.small_put_threads ? options.small_put_threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
+void make_background_threads(boost::asio::thread_pool& threads, unsigned count) {
+    auto all_started = std::make_shared<std::latch>(count);
+    for (unsigned i = 0; i < count; ++i)
+        boost::asio::post(threads, [all_started] {
+            const sched_param normal{};
+            (void)::sched_setscheduler(0, SCHED_BATCH, &normal);  // best effort: without it, only slower
+            pthread_setname_np(pthread_self(), "fs-writeback");
+            all_started->arrive_and_wait();
+        });
+}
+
+}  // namespace
+
 Filesystem::Filesystem(pool::Pool& pool, FsOptions options)
-    : pool_(pool), options_(options), writeback_(std::max(1u, options.writeback_threads)) {}
+    : pool_(pool),
+      options_(options),
+      writeback_(std::max(1u, options.writeback_threads)),
+      small_puts_(small_put_thread_count(options)) {
+    make_background_threads(writeback_, std::max(1u, options.writeback_threads));
+    make_background_threads(small_puts_, small_put_thread_count(options));
+}
 
 Result<std::unique_ptr<Filesystem>> Filesystem::open(pool::Pool& pool, FsOptions options) {
     std::unique_ptr<Filesystem> fs(new Filesystem(pool, options));
@@ -33,6 +69,7 @@ Filesystem::~Filesystem() {
     if (committer_.joinable())
         committer_.join();
     writeback_.join();
+    small_puts_.join();
 }
 
 Status Filesystem::load() {

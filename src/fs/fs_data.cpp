@@ -17,12 +17,14 @@ namespace tiercel::fs {
 
 // ---- open, release, freeing
 
-int Filesystem::open(uint64_t ino, bool truncate) {
+int Filesystem::open(uint64_t ino, bool truncate, bool kill_suidgid) {
     Lock lock(mu_);
     Node* n = node(ino);
     if (!n)
         return ENOENT;
     n->open_count++;
+    if (truncate && S_ISREG(n->rec.mode))
+        remove_privileges(*n, kill_suidgid);  // O_TRUNC truncates even an empty file, as far as privileges go
     if (truncate && S_ISREG(n->rec.mode) && n->rec.size > 0) {
         if (int rc = truncate_locked(lock, ino, 0)) {
             node(ino)->open_count--;
@@ -213,7 +215,7 @@ int Filesystem::zero_range(Lock& lock, uint64_t ino, uint64_t offset, uint64_t l
     return 0;
 }
 
-int Filesystem::fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length) {
+int Filesystem::fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length, bool kill_suidgid) {
     Lock lock(mu_);
     Node* n = node(ino);
     if (!n)
@@ -226,6 +228,7 @@ int Filesystem::fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t leng
         return EOPNOTSUPP;
     if (offset + length > kMaxFileSize)
         return EFBIG;
+    remove_privileges(*n, kill_suidgid);
     if (mode & FALLOC_FL_PUNCH_HOLE) {
         const uint64_t end = std::min<uint64_t>(offset + length, n->rec.size);
         if (offset >= end)
@@ -282,7 +285,7 @@ int Filesystem::lseek(uint64_t ino, uint64_t offset, int whence, uint64_t& out) 
 }
 
 int Filesystem::copy_file_range(uint64_t in_ino, uint64_t in_off, uint64_t out_ino, uint64_t out_off, size_t length,
-                                size_t& copied) {
+                                size_t& copied, bool kill_suidgid) {
     // Copied through memory a block at a time: the pool has no shared extents to reflink.
     copied = 0;
     std::vector<std::byte> buffer;
@@ -292,7 +295,7 @@ int Filesystem::copy_file_range(uint64_t in_ino, uint64_t in_off, uint64_t out_i
             return copied ? 0 : rc;
         if (buffer.empty())
             break;
-        if (int rc = write(out_ino, out_off + copied, buffer))
+        if (int rc = write(out_ino, out_off + copied, buffer, kill_suidgid))
             return copied ? 0 : rc;
         copied += buffer.size();
         if (buffer.size() < chunk)

@@ -408,6 +408,40 @@ void Filesystem::relatime(Node& n) {
     }
 }
 
+void Filesystem::remove_privileges(Node& n, bool kill_suidgid) {
+    bool changed = n.rec.xattrs.erase("security.capability") > 0;
+    if (kill_suidgid && S_ISREG(n.rec.mode)) {
+        uint32_t mode = n.rec.mode;
+        if (mode & S_ISUID)
+            mode &= ~S_ISUID;
+        if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+            mode &= ~S_ISGID;  // setgid without group execute marks mandatory locking, and stays
+        changed |= mode != n.rec.mode;
+        n.rec.mode = mode;
+    }
+    if (changed) {
+        n.rec.ctime_ns = now_ns();
+        mark(n);
+    }
+}
+
+std::optional<uint32_t> Filesystem::lone_setgid_group(uint64_t ino) {
+    Lock lock(mu_);
+    Node* n = node(ino);
+    if (!n || !S_ISREG(n->rec.mode) || (n->rec.mode & (S_ISGID | S_IXGRP)) != S_ISGID)
+        return std::nullopt;
+    return n->rec.gid;
+}
+
+void Filesystem::clear_setgid(uint64_t ino) {
+    Lock lock(mu_);
+    if (Node* n = node(ino); n && (n->rec.mode & S_ISGID)) {
+        n->rec.mode &= ~S_ISGID;
+        n->rec.ctime_ns = now_ns();
+        mark(*n);
+    }
+}
+
 int Filesystem::setattr(uint64_t ino, const SetAttr& change, struct stat& out) {
     Lock lock(mu_);
     Node* n = node(ino);
@@ -436,6 +470,12 @@ int Filesystem::setattr(uint64_t ino, const SetAttr& change, struct stat& out) {
         n->rec.uid = *change.uid;
     if (change.gid)
         n->rec.gid = *change.gid;
+    // chown clears setuid (and setgid with group execute) whoever calls it; a truncate only for callers without
+    // CAP_FSETID. Both drop file capabilities. (ext4's notify_change; here since the mount takes KILLPRIV_V2.)
+    if ((change.uid || change.gid) && !S_ISDIR(n->rec.mode))
+        remove_privileges(*n, true);
+    else if (change.size)
+        remove_privileges(*n, change.kill_suidgid);
     if (change.atime_ns)
         n->rec.atime_ns = *change.atime_ns;
     if (change.mtime_ns)

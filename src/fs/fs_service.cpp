@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fuse_ops.hpp"
+#include "fuse_killpriv.hpp"
 #include "fuse_uring.hpp"
 #include "tiercel/core/log.hpp"
 
@@ -100,7 +101,10 @@ ssize_t read_request(int fd, void* buf, size_t len, void*) { return ::read(fd, b
 }  // namespace
 
 FsService::FsService(Daemon& daemon, std::function<pool::Pool*()> pool, MountOptions options)
-    : daemon_(daemon), pool_(std::move(pool)), options_(std::move(options)) {}
+    : daemon_(daemon),
+      pool_(std::move(pool)),
+      options_(std::move(options)),
+      killpriv_(std::make_unique<KillPrivNegotiation>()) {}
 
 FsService::~FsService() { finish(); }
 
@@ -189,6 +193,8 @@ void FsService::drain_requests() {
             return;
         }
         keep_polling = !uring_ && followed_closely(*buffer_);
+        killpriv_->on_request(buffer_->mem, static_cast<size_t>(received));
+        note_request_hints(buffer_->mem, static_cast<size_t>(received));
         fuse_session_process_buf(session_, buffer_.get());
         if (init_seen_ && !readahead_set_)
             raise_readahead();
@@ -216,6 +222,10 @@ void FsService::raise_readahead() {
 // /dev/fuse, which works the same, only with a cross-CPU wake-up per request.
 void FsService::start_uring() {
     uring_tried_ = true;
+    log::notice("fs", killpriv_->accepted()
+                          ? "setuid/setgid and file capabilities are cleared here on write, truncate and chown "
+                            "(FUSE_HANDLE_KILLPRIV_V2)"
+                          : "the kernel clears setuid/setgid itself (no FUSE_HANDLE_KILLPRIV_V2 on this kernel)");
     if (!options_.fuse_io_uring)
         return;
     if (Status enabled = enable_fuse_uring(); !enabled) {
@@ -235,6 +245,7 @@ void FsService::start_uring() {
 
 ssize_t FsService::write_reply(int fd, struct iovec* iov, int count, void* userdata) {
     auto* self = static_cast<FsService*>(userdata);
+    self->killpriv_->on_reply(iov, count);
     ssize_t written = 0;
     if (FuseUring* uring = self->uring_replies_.load(); uring && uring->reply(iov, count, written))
         return written;

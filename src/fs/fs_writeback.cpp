@@ -72,16 +72,16 @@ int Filesystem::check_write(Node* n, uint64_t offset, size_t size) const {
     return 0;
 }
 
-int Filesystem::write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+int Filesystem::write(uint64_t ino, uint64_t offset, std::span<const std::byte> data, bool kill_suidgid) {
     Lock lock(mu_);
     if (int rc = check_write(node(ino), offset, data.size()))
         return rc;
     wait_for_dirty_room(lock);
     data_cv_.wait(lock, [&] { return !node(ino) || !node(ino)->truncating; });
-    return write_locked(lock, ino, offset, data);
+    return write_locked(lock, ino, offset, data, kill_suidgid);
 }
 
-int Filesystem::try_write(uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+int Filesystem::try_write(uint64_t ino, uint64_t offset, std::span<const std::byte> data, bool kill_suidgid) {
     Lock lock(mu_);
     Node* n = node(ino);
     if (int rc = check_write(n, offset, data.size()))
@@ -98,7 +98,7 @@ int Filesystem::try_write(uint64_t ino, uint64_t offset, std::span<const std::by
             return -1;
         pos += take;
     }
-    return write_locked(lock, ino, offset, data);
+    return write_locked(lock, ino, offset, data, kill_suidgid);
 }
 
 // Writes `bytes` at `in_block` of a block buffer, growing it. A sequential writer appends: its bytes are copied once,
@@ -120,7 +120,8 @@ void Filesystem::copy_into_block(std::vector<std::byte>& block, uint64_t in_bloc
     std::memcpy(block.data() + in_block, bytes.data(), bytes.size());
 }
 
-int Filesystem::write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data) {
+int Filesystem::write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data,
+                             bool kill_suidgid) {
     Node* n = nullptr;
     for (uint64_t pos = offset; pos < offset + data.size();) {
         const uint64_t block = pos / block_size_;
@@ -144,6 +145,7 @@ int Filesystem::write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::spa
     }
     n = node(ino);
     n->rec.mtime_ns = n->rec.ctime_ns = now_ns();
+    remove_privileges(*n, kill_suidgid);
     mark(*n);
     return 0;
 }
@@ -160,7 +162,8 @@ void Filesystem::start_flush(Lock&, uint64_t ino, uint64_t block) {
     const uint64_t length = n->rec.size > start ? std::min<uint64_t>(dirty.data->size(), n->rec.size - start) : 0;
     dirty.flushing = true;
     n->flushing++;
-    boost::asio::post(writeback_, [this, ino, block, data = dirty.data, version = dirty.version, length] {
+    auto& threads = length < kSmallPutBytes ? small_puts_ : writeback_;
+    boost::asio::post(threads, [this, ino, block, data = dirty.data, version = dirty.version, length] {
         flush_job(ino, block, data, version, static_cast<uint32_t>(length));
     });
 }

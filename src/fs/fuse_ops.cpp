@@ -6,10 +6,13 @@
 #include <sys/uio.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <boost/asio/post.hpp>
 
+#include "fuse_killpriv.hpp"
 #include "tiercel/core/log.hpp"
 #include "tiercel/fs/fs_service.hpp"
 
@@ -57,6 +60,21 @@ void reply_entry(fuse_req_t req, int rc, const struct stat& attr) {
     fuse_reply_entry(req, &e);
 }
 
+bool caller_in_group(fuse_req_t req, uint32_t gid) {
+    if (fuse_req_ctx(req)->gid == gid)
+        return true;
+    std::array<gid_t, 256> groups{};
+    const int count = fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());  // -errno on failure
+    const auto end = groups.begin() + std::clamp(count, 0, static_cast<int>(groups.size()));
+    return std::find(groups.begin(), end, gid) != end;
+}
+
+// After a write or truncate by a caller without CAP_FSETID: see Filesystem::lone_setgid_group().
+void drop_setgid_outside_group(fuse_req_t req, fuse_ino_t ino) {
+    if (auto group = filesystem(req).lone_setgid_group(ino); group && !caller_in_group(req, *group))
+        filesystem(req).clear_setgid(ino);
+}
+
 void op_init(void* userdata, fuse_conn_info* conn) {
     static_cast<FsService*>(userdata)->on_init((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
     auto want = [conn](unsigned cap) {
@@ -71,7 +89,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     want(FUSE_CAP_READDIRPLUS);
     want(FUSE_CAP_READDIRPLUS_AUTO);
     want(FUSE_CAP_EXPORT_SUPPORT);
-    // The kernel clears setuid/setgid on write, truncate and chown itself; the request buffer is plain memory.
+    // v1 KILLPRIV is declined: KILLPRIV_V2 (fuse_killpriv.hpp, which libfuse 3.14 cannot ask for) takes its place.
+    // The request buffer is plain memory: no splice.
     conn->want &= ~(FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
                     FUSE_CAP_WRITEBACK_CACHE);
     // Largest requests this kernel takes (max_pages 256): 1 MiB writes and readahead; reads follow max_readahead.
@@ -133,9 +152,15 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
         change.mtime_ns = now_ns();
     else if (to_set & FUSE_SET_ATTR_MTIME)
         change.mtime_ns = to_ns(attr->st_mtim);
+    change.kill_suidgid = request_kills_suidgid();
     auto run = [req, ino, change] {
         struct stat out {};
-        if (int rc = filesystem(req).setattr(ino, change, out))
+        int rc = filesystem(req).setattr(ino, change, out);
+        if (rc == 0 && change.size && change.kill_suidgid && (out.st_mode & S_ISGID)) {
+            drop_setgid_outside_group(req, ino);
+            rc = filesystem(req).getattr(ino, out);
+        }
+        if (rc)
             fuse_reply_err(req, rc);
         else
             fuse_reply_attr(req, &out, kAttrTimeout);
@@ -192,11 +217,14 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fi->keep_cache = truncate ? 0 : 1;  // every change goes through this kernel, so its page cache stays right
     fi->noflush = 1;  // FLUSH has nothing to do (errors surface at fsync): spare close() a round trip
     fuse_file_info copy = *fi;
-    auto run = [req, ino, truncate, copy] {
-        if (int rc = filesystem(req).open(ino, truncate))
+    auto run = [req, ino, truncate, copy, kill_suidgid = request_kills_suidgid()] {
+        if (int rc = filesystem(req).open(ino, truncate, kill_suidgid)) {
             fuse_reply_err(req, rc);
-        else
-            fuse_reply_open(req, &copy);
+            return;
+        }
+        if (truncate && kill_suidgid)
+            drop_setgid_outside_group(req, ino);
+        fuse_reply_open(req, &copy);
     };
     if (truncate)
         defer(req, run);
@@ -268,13 +296,16 @@ void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_i
 
 void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off, fuse_file_info*) {
     // Most writes only fill memory buffers: answer them here, without a copy and a hop to a worker.
+    const bool kill_suidgid = request_kills_suidgid();
     const int now = filesystem(req).try_write(ino, static_cast<uint64_t>(off),
-                                              std::span(reinterpret_cast<const std::byte*>(buf), size));
+                                              std::span(reinterpret_cast<const std::byte*>(buf), size), kill_suidgid);
     if (now > 0) {
         fuse_reply_err(req, now);
         return;
     }
     if (now == 0) {
+        if (kill_suidgid)
+            drop_setgid_outside_group(req, ino);
         fuse_reply_write(req, size);
         return;
     }
@@ -282,11 +313,14 @@ void op_write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_
     // the next request as soon as this returns: copy the data.
     auto data = std::make_shared<std::vector<std::byte>>(reinterpret_cast<const std::byte*>(buf),
                                                          reinterpret_cast<const std::byte*>(buf) + size);
-    defer(req, [req, ino, off, data] {
-        if (int rc = filesystem(req).write(ino, static_cast<uint64_t>(off), *data))
+    defer(req, [req, ino, off, data, kill_suidgid] {
+        if (int rc = filesystem(req).write(ino, static_cast<uint64_t>(off), *data, kill_suidgid)) {
             fuse_reply_err(req, rc);
-        else
-            fuse_reply_write(req, data->size());
+            return;
+        }
+        if (kill_suidgid)
+            drop_setgid_outside_group(req, ino);
+        fuse_reply_write(req, data->size());
     });
 }
 
@@ -416,9 +450,10 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
 }
 
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info*) {
-    defer(req, [req, ino, mode, offset, length] {
+    // The kernel sends no CAP_FSETID hint with these two; a non-root caller stands in for "lacks CAP_FSETID".
+    defer(req, [req, ino, mode, offset, length, kill_suidgid = fuse_req_ctx(req)->uid != 0] {
         fuse_reply_err(req, filesystem(req).fallocate(ino, mode, static_cast<uint64_t>(offset),
-                                                      static_cast<uint64_t>(length)));
+                                                      static_cast<uint64_t>(length), kill_suidgid));
     });
 }
 
@@ -432,10 +467,10 @@ void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_i
 
 void op_copy_file_range(fuse_req_t req, fuse_ino_t in_ino, off_t in_off, fuse_file_info*, fuse_ino_t out_ino,
                         off_t out_off, fuse_file_info*, size_t len, int) {
-    defer(req, [req, in_ino, in_off, out_ino, out_off, len] {
+    defer(req, [req, in_ino, in_off, out_ino, out_off, len, kill_suidgid = fuse_req_ctx(req)->uid != 0] {
         size_t copied = 0;
         if (int rc = filesystem(req).copy_file_range(in_ino, static_cast<uint64_t>(in_off), out_ino,
-                                                     static_cast<uint64_t>(out_off), len, copied))
+                                                     static_cast<uint64_t>(out_off), len, copied, kill_suidgid))
             fuse_reply_err(req, rc);
         else
             fuse_reply_write(req, copied);

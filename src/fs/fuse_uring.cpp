@@ -3,6 +3,7 @@
 // Debian 12's headers predate it, so its structures and commands are spelled out below.
 #include "fuse_uring.hpp"
 
+#include "fuse_killpriv.hpp"
 #include "fuse_ops.hpp"  // libfuse, at the API version the handlers use
 
 #include <liburing.h>
@@ -330,6 +331,7 @@ private:
         fuse_buf buf{};
         buf.size = in.len;
         buf.mem = start;
+        note_request_hints(start, in.len);
         fuse_session_process_buf(session_, &buf);
     }
 

@@ -110,8 +110,13 @@ Status PosixDisk::write_file(std::string_view path_view, ByteSpan data, bool syn
     auto backend = uring::pick_backend(options_.use_io_uring && data.size() > kSmallBufferedWrite);
     if (int64_t put = uring::write_full(backend, file->fd(), 0, data); put < 0)
         return os_error(static_cast<int>(-put), "write_file", path);
-    // Truncating after the write (not before) means a reader never sees the file empty in between.
-    if (::ftruncate(file->fd(), static_cast<off_t>(data.size())) != 0)
+    // Truncating after the write (not before) means a reader never sees the file empty in between. Only a file
+    // that was longer needs it: fstat is far cheaper than ftruncate, which journals even when nothing changes.
+    struct stat written {};
+    if (::fstat(file->fd(), &written) != 0)
+        return os_error(errno, "write_file", path);
+    if (static_cast<uint64_t>(written.st_size) > data.size() &&
+        ::ftruncate(file->fd(), static_cast<off_t>(data.size())) != 0)
         return os_error(errno, "write_file", path);
     return {};
 }

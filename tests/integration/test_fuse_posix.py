@@ -32,6 +32,11 @@ USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 1, 2, 4, 8, 0x10, 0x20
 ANY = 0xFFFFFFFF
 
 
+# A version-2 file capability (struct vfs_cap_data): magic_etc, then permitted/inheritable, low and high words.
+# CAP_NET_BIND_SERVICE (bit 10) permitted.
+FILE_CAPABILITY = struct.pack("<IIIII", 0x02000000, 1 << 10, 0, 0, 0)
+
+
 def st(path, follow=True):
     s = os.stat(path) if follow else os.lstat(path)
     return (stat.filemode(s.st_mode), s.st_nlink, s.st_size if not stat.S_ISDIR(s.st_mode) else 0, s.st_uid, s.st_gid)
@@ -188,6 +193,33 @@ def steps(xdev_target):
         ("write by nobody clears setuid", False,
          lambda p: (write(p("pub/suid"), b"s", mode=0o777), os.chmod(p("pub/suid"), 0o4777), st(p("pub/suid")))),
         ("nobody: write a setuid file", True, lambda p: (write(p("pub/suid"), b"t", os.O_WRONLY), st(p("pub/suid")))),
+        # Who clears setuid/setgid and file capabilities (the mount takes FUSE_HANDLE_KILLPRIV_V2, so tiercel does)
+        ("root: write keeps setuid", False,
+         lambda p: (write(p("rootsuid"), b"r", mode=0o755), os.chmod(p("rootsuid"), 0o6755),
+                    write(p("rootsuid"), b"rr", os.O_WRONLY), st(p("rootsuid")))),
+        ("setuid files for nobody", False,
+         lambda p: [(write(p(f"pub/{n}"), b"0123456789", mode=0o777), os.chmod(p(f"pub/{n}"), m), st(p(f"pub/{n}")))
+                    for n, m in (("t1", 0o6777), ("t2", 0o6777), ("t3", 0o2767))]),
+        ("nobody: truncate a setuid file", True, lambda p: (os.truncate(p("pub/t1"), 3), st(p("pub/t1")))),
+        ("nobody: open O_TRUNC a setuid file", True,
+         lambda p: (os.close(os.open(p("pub/t2"), os.O_WRONLY | os.O_TRUNC)), st(p("pub/t2")))),
+        ("nobody: write a setgid file without group exec", True,
+         lambda p: (write(p("pub/t3"), b"x", os.O_WRONLY), st(p("pub/t3")))),
+        ("root: chown clears setuid and setgid", False,
+         lambda p: (write(p("chownme"), b"c", mode=0o755), os.chmod(p("chownme"), 0o6755),
+                    os.chown(p("chownme"), 1000, 1000), st(p("chownme")))),
+        ("root: chown keeps setgid without group exec", False,
+         lambda p: (write(p("chownme2"), b"c"), os.chmod(p("chownme2"), 0o2644),
+                    os.chown(p("chownme2"), 1000, 1000), st(p("chownme2")))),
+        ("root: write drops file capabilities", False,
+         lambda p: (write(p("capfile"), b"c", mode=0o755),
+                    os.setxattr(p("capfile"), "security.capability", FILE_CAPABILITY),
+                    "security.capability" in os.listxattr(p("capfile")),
+                    write(p("capfile"), b"d", os.O_WRONLY),
+                    "security.capability" in os.listxattr(p("capfile")))),
+        ("root: chown drops file capabilities", False,
+         lambda p: (os.setxattr(p("capfile"), "security.capability", FILE_CAPABILITY),
+                    os.chown(p("capfile"), 0, 0), "security.capability" in os.listxattr(p("capfile")))),
         # POSIX ACLs
         ("access ACL denies nobody", False,
          lambda p: (write(p("acl"), b"a"), os.chmod(p("acl"), 0o644),

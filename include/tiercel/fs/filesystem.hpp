@@ -43,6 +43,7 @@
 namespace tiercel::fs {
 
 inline constexpr auto kBlockDurability = pool::Pool::Durability::deferred;
+inline constexpr uint64_t kSmallPutBytes = 256 << 10;  // see FsOptions::small_put_threads
 
 struct FsOptions {
     std::chrono::milliseconds commit_interval{1000};
@@ -50,6 +51,10 @@ struct FsOptions {
     uint64_t dirty_limit = 256ull << 20;   // buffered bytes before writers wait
     uint64_t cache_bytes = 256ull << 20;   // clean blocks kept for reads
     unsigned writeback_threads = 16;  // block puts and prefetches in flight
+    // Puts of blocks under kSmallPutBytes only copy into the page cache (durability is deferred): CPU work, for
+    // which threads beyond the CPUs only add lock contention. They get their own pool of this many threads
+    // (0: one per CPU).
+    unsigned small_put_threads = 0;
     pool::PoolGate pool_gate;         // held shared around every pool call (the daemon's PoolService gate)
 };
 
@@ -95,6 +100,7 @@ public:
         std::optional<uint32_t> mode, uid, gid;
         std::optional<uint64_t> size;
         std::optional<int64_t> atime_ns, mtime_ns;  // already resolved ("now" is the caller's job)
+        bool kill_suidgid = false;  // a truncate by a caller without CAP_FSETID (the kernel says so)
     };
     int setattr(uint64_t ino, const SetAttr& change, struct stat& out);
     int mknod(uint64_t parent, std::string_view name, uint32_t mode, uint64_t rdev, const Caller& caller,
@@ -113,7 +119,9 @@ public:
     FsStats statfs();
 
     // --- open files
-    int open(uint64_t ino, bool truncate);
+    // `kill_suidgid` here and in write(): the caller lacks CAP_FSETID, so the write or truncate clears setuid, and
+    // setgid with group execute, as ext4 does (this server takes FUSE_HANDLE_KILLPRIV_V2: the kernel leaves it to us).
+    int open(uint64_t ino, bool truncate, bool kill_suidgid = false);
     int release(uint64_t ino);
     int read(uint64_t ino, uint64_t offset, size_t size, std::vector<std::byte>& out);
     // The same bytes as views into the block buffers, without copying them: `owner` keeps a view's bytes alive and
@@ -127,17 +135,22 @@ public:
     // read() if every block is in memory (dirty or cached); otherwise -1, and the caller runs read() where waiting is
     // fine. Lets the FUSE loop answer prefetched reads without a hop to a worker.
     int try_read(uint64_t ino, uint64_t offset, size_t size, std::vector<ReadPiece>& out);
-    int write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+    int write(uint64_t ino, uint64_t offset, std::span<const std::byte> data, bool kill_suidgid = false);
     // write() if it can finish without waiting (dirty room, no truncate running, no stored block to read first);
     // otherwise -1 and nothing is written. Lets the FUSE loop take buffered writes without a thread hop.
-    int try_write(uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+    int try_write(uint64_t ino, uint64_t offset, std::span<const std::byte> data, bool kill_suidgid = false);
+    // The group of a regular file whose setgid bit survives a write or truncate by a caller without CAP_FSETID
+    // (setgid without group execute). A caller outside that group loses it too (ext4's setattr_should_drop_sgid);
+    // only the FUSE layer can ask the kernel for the caller's groups, so it checks, then calls clear_setgid().
+    std::optional<uint32_t> lone_setgid_group(uint64_t ino);
+    void clear_setgid(uint64_t ino);
     int fsync(uint64_t ino, bool datasync);
     int fsyncdir(uint64_t ino);
-    int fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);
+    int fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length, bool kill_suidgid = false);
     // SEEK_DATA / SEEK_HOLE; ENXIO past the end or when no data follows.
     int lseek(uint64_t ino, uint64_t offset, int whence, uint64_t& out);
     int copy_file_range(uint64_t in_ino, uint64_t in_off, uint64_t out_ino, uint64_t out_off, size_t length,
-                        size_t& copied);
+                        size_t& copied, bool kill_suidgid = false);
 
     // --- extended attributes (getxattr/listxattr with size 0 report the needed size)
     int setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags);
@@ -225,7 +238,10 @@ private:
     void flush_all_dirty(Lock& lock);  // starts a put of every dirty block not already going out or failed
     int check_write(Node* n, uint64_t offset, size_t size) const;
     void copy_into_block(std::vector<std::byte>& block, uint64_t in_block, std::span<const std::byte> bytes);
-    int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data);
+    int write_locked(Lock& lock, uint64_t ino, uint64_t offset, std::span<const std::byte> data, bool kill_suidgid);
+    // What ext4's file_remove_privs does: setuid goes and setgid with group execute (only when `kill_suidgid`),
+    // and security.capability always. Marks the inode if anything changed.
+    void remove_privileges(Node& n, bool kill_suidgid);
     FsStats statfs_unlocked();
     int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);
     // The block's bytes in one vector (for a writer that must read a block first); fetch_clean without the copy.
@@ -279,6 +295,7 @@ private:
     uint64_t fetches_done_ = 0, read_waits_ = 0, read_wait_ns_ = 0;
 
     boost::asio::thread_pool writeback_;
+    boost::asio::thread_pool small_puts_;
     std::thread committer_;
 };
 

@@ -36,6 +36,7 @@ struct fuse_buf;
 
 namespace tiercel::fs {
 class FuseUring;
+class KillPrivNegotiation;
 }
 
 namespace tiercel::fs {
@@ -87,6 +88,7 @@ private:
     std::unique_ptr<struct fuse_buf> buffer_;
     std::unique_ptr<FuseUring> uring_;  // set once the rings are registered; lives until the workers are joined
     std::atomic<FuseUring*> uring_replies_{nullptr};  // what write_reply() consults, from any thread
+    std::unique_ptr<KillPrivNegotiation> killpriv_;   // FUSE_HANDLE_KILLPRIV_V2 in the INIT answer
     std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
     bool init_seen_ = false;
     bool opendir_in_kernel_ = false;

@@ -1,5 +1,6 @@
 // The filesystem layer without FUSE, over a 4+2 pool on simulated disks (16 KiB blocks): records, ACL helpers,
-// data across blocks, truncate, holes, renames, links, persistence across reopen, and copy-on-write per block.
+// data across blocks, truncate, holes, renames, links, persistence across reopen, copy-on-write per block, and the
+// clearing of setuid/setgid/capabilities.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -249,4 +250,58 @@ TEST_CASE("fallocate punches holes and copy_file_range copies") {
 }
 
 }  // namespace
+// The mount takes FUSE_HANDLE_KILLPRIV_V2, so these rules (ext4's) are the filesystem's, not the kernel's.
+TEST_CASE("writes, truncates and chown clear setuid, setgid and file capabilities as ext4 does") {
+    Fixture f;
+    uint64_t ino = f.create(kRootIno, "suid");
+    struct stat attr {};
+    auto set_mode = [&](uint32_t mode) {
+        Filesystem::SetAttr change;
+        change.mode = mode;
+        REQUIRE(f.fs->setattr(ino, change, attr) == 0);
+    };
+    auto mode_now = [&] {
+        REQUIRE(f.fs->getattr(ino, attr) == 0);
+        return attr.st_mode & 07777;
+    };
+    const std::string data = "x";
+    const auto bytes = std::as_bytes(std::span(data.data(), data.size()));
+
+    set_mode(06755);
+    REQUIRE(f.fs->write(ino, 0, bytes, false) == 0);  // a writer with CAP_FSETID keeps both
+    CHECK(mode_now() == 06755);
+    REQUIRE(f.fs->write(ino, 0, bytes, true) == 0);
+    CHECK(mode_now() == 0755);
+
+    set_mode(02644);  // setgid without group execute stays (the FUSE layer checks the caller's groups)
+    REQUIRE(f.fs->try_write(ino, 0, bytes, true) == 0);
+    CHECK(mode_now() == 02644);
+    CHECK(f.fs->lone_setgid_group(ino) == attr.st_gid);
+    f.fs->clear_setgid(ino);
+    CHECK(mode_now() == 0644);
+    CHECK_FALSE(f.fs->lone_setgid_group(ino).has_value());
+
+    set_mode(04755);
+    Filesystem::SetAttr truncate;
+    truncate.size = 0;
+    REQUIRE(f.fs->setattr(ino, truncate, attr) == 0);
+    CHECK(mode_now() == 04755);
+    truncate.kill_suidgid = true;
+    REQUIRE(f.fs->setattr(ino, truncate, attr) == 0);
+    CHECK(mode_now() == 0755);
+
+    set_mode(06755);
+    REQUIRE(f.fs->setxattr(ino, "security.capability", "cap", 0) == 0);
+    Filesystem::SetAttr chown;
+    chown.uid = 1000;
+    REQUIRE(f.fs->setattr(ino, chown, attr) == 0);  // chown clears them whoever asks, and drops capabilities
+    CHECK(mode_now() == 0755);
+    std::string value;
+    CHECK(f.fs->getxattr(ino, "security.capability", value) == ENODATA);
+
+    REQUIRE(f.fs->setxattr(ino, "security.capability", "cap", 0) == 0);
+    REQUIRE(f.fs->write(ino, 0, bytes, false) == 0);  // every writer drops capabilities
+    CHECK(f.fs->getxattr(ino, "security.capability", value) == ENODATA);
+}
+
 }  // namespace tiercel::fs
