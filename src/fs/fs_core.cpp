@@ -20,22 +20,22 @@ int64_t now_ns() {
 
 namespace {
 
+unsigned small_put_thread_count(const FsOptions& options) {
+    return options.small_put_threads ? options.small_put_threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
 // Block puts, frees and prefetches are background work. Under SCHED_BATCH their wake-ups do not preempt the thread
 // that woke them: measured on 2 vCPUs, a put posted by RELEASE preempted the FUSE queue thread on its own CPU, and
 // the client's next request (the untar's GETATTR) waited 20-30 us for it. They still get their fair share of CPU,
 // and the idle CPU picks them up. Each thread sets its own policy, so every one of them runs a task once, all
 // together (the latch keeps one thread from taking two).
-unsigned small_put_thread_count(const FsOptions& options) {
-    return options.small_put_threads ? options.small_put_threads : std::max(1u, std::thread::hardware_concurrency());
-}
-
-void make_background_threads(boost::asio::thread_pool& threads, unsigned count) {
+void make_background_threads(boost::asio::thread_pool& threads, unsigned count, const char* name) {
     auto all_started = std::make_shared<std::latch>(count);
     for (unsigned i = 0; i < count; ++i)
-        boost::asio::post(threads, [all_started] {
+        boost::asio::post(threads, [all_started, name] {
             const sched_param normal{};
             (void)::sched_setscheduler(0, SCHED_BATCH, &normal);  // best effort: without it, only slower
-            pthread_setname_np(pthread_self(), "fs-writeback");
+            pthread_setname_np(pthread_self(), name);
             all_started->arrive_and_wait();
         });
 }
@@ -47,8 +47,8 @@ Filesystem::Filesystem(pool::Pool& pool, FsOptions options)
       options_(options),
       writeback_(std::max(1u, options.writeback_threads)),
       small_puts_(small_put_thread_count(options)) {
-    make_background_threads(writeback_, std::max(1u, options.writeback_threads));
-    make_background_threads(small_puts_, small_put_thread_count(options));
+    make_background_threads(writeback_, std::max(1u, options.writeback_threads), "fs-writeback");
+    make_background_threads(small_puts_, small_put_thread_count(options), "fs-small-put");
 }
 
 Result<std::unique_ptr<Filesystem>> Filesystem::open(pool::Pool& pool, FsOptions options) {
