@@ -409,7 +409,11 @@ void Filesystem::relatime(Node& n) {
 }
 
 void Filesystem::remove_privileges(Node& n, bool kill_suidgid) {
-    bool changed = n.rec.xattrs.erase("security.capability") > 0;
+    bool changed = false;
+    if (auto cap = n.rec.xattrs.find(std::string_view("security.capability")); cap != n.rec.xattrs.end()) {
+        n.rec.xattrs.erase(cap);  // found by view: this runs on every write, and the key would allocate
+        changed = true;
+    }
     if (kill_suidgid && S_ISREG(n.rec.mode)) {
         uint32_t mode = n.rec.mode;
         if (mode & S_ISUID)
