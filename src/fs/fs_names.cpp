@@ -414,19 +414,23 @@ void Filesystem::remove_privileges(Node& n, bool kill_suidgid) {
         n.rec.xattrs.erase(cap);  // found by view: this runs on every write, and the key would allocate
         changed = true;
     }
+    uint32_t drop = 0;
     if (kill_suidgid && S_ISREG(n.rec.mode)) {
-        uint32_t mode = n.rec.mode;
-        if (mode & S_ISUID)
-            mode &= ~S_ISUID;
-        if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-            mode &= ~S_ISGID;  // setgid without group execute marks mandatory locking, and stays
-        changed |= mode != n.rec.mode;
-        n.rec.mode = mode;
+        drop = S_ISUID;
+        if ((n.rec.mode & S_IXGRP) != 0)
+            drop |= S_ISGID;  // setgid without group execute marks mandatory locking, and stays
     }
-    if (changed) {
+    if (drop_mode_bits(n, drop) || changed) {
         n.rec.ctime_ns = now_ns();
         mark(n);
     }
+}
+
+bool Filesystem::drop_mode_bits(Node& n, uint32_t bits) {
+    if ((n.rec.mode & bits) == 0)
+        return false;
+    n.rec.mode &= ~bits;
+    return true;
 }
 
 std::optional<uint32_t> Filesystem::lone_setgid_group(uint64_t ino) {
@@ -439,8 +443,7 @@ std::optional<uint32_t> Filesystem::lone_setgid_group(uint64_t ino) {
 
 void Filesystem::clear_setgid(uint64_t ino) {
     Lock lock(mu_);
-    if (Node* n = node(ino); n && (n->rec.mode & S_ISGID)) {
-        n->rec.mode &= ~S_ISGID;
+    if (Node* n = node(ino); n && drop_mode_bits(*n, S_ISGID)) {
         n->rec.ctime_ns = now_ns();
         mark(*n);
     }

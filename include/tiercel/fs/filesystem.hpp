@@ -242,6 +242,7 @@ private:
     // What ext4's file_remove_privs does: setuid goes and setgid with group execute (only when `kill_suidgid`),
     // and security.capability always. Marks the inode if anything changed.
     void remove_privileges(Node& n, bool kill_suidgid);
+    bool drop_mode_bits(Node& n, uint32_t bits);  // true if any of `bits` was set
     FsStats statfs_unlocked();
     int read_pieces(uint64_t ino, uint64_t offset, size_t size, bool may_wait, std::vector<ReadPiece>& out);
     // The block's bytes in one vector (for a writer that must read a block first); fetch_clean without the copy.
