@@ -172,7 +172,10 @@ def test_water_marks_stub_coldest_first(daemon, mnt):
         f.flush()
         os.fsync(f.fileno())
     total, used = usage(mnt)
-    check(used > high * total, f"above high_water after filling: {used / total:.2f}")
+    # The daemon watches usage while the filler is written and may already have stubbed c1 by now (seen once in CI
+    # under ASan: 0.59 right after the fsync): either the fill is still above high_water or the policy reacted.
+    reacted = state_xattr(files["c1"]).startswith("state=stub")
+    check(used > high * total or reacted, f"above high_water after filling: {used / total:.2f}")
     for name in ("c1", "c2"):
         check(wait_for(f"{name} stubbed", lambda n=name: state_xattr(files[n]).startswith("state=stub")),
               f"{name} stubbed: {state_xattr(files[name])!r}")
