@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -52,7 +53,7 @@ bool PosixDisk::is_temp_name(std::string_view entry_name) { return entry_name.st
 PosixDisk::PosixDisk(std::string name, std::string root_path, int root_fd, dev_t dev, ino_t ino,
                      PosixDiskOptions options)
     : name_(std::move(name)), root_path_(std::move(root_path)), root_fd_(root_fd), root_dev_(dev), root_ino_(ino),
-      options_(options), fd_cache_(options.open_file_cache) {}
+      options_(options), fd_cache_(options.open_file_cache), direct_writes_(options.direct_writes) {}
 
 PosixDisk::~PosixDisk() { ::close(root_fd_); }
 
@@ -104,12 +105,7 @@ Status PosixDisk::write_file(std::string_view path_view, ByteSpan data, bool syn
     if (sync)
         return write_temp_and_rename(path, data);
     TIERCEL_ASSIGN(OpenFilePtr file, open_file(path, Create::yes, "write_file"));
-    // A small buffered write is a copy into the page cache: io_uring would hand it to an io-wq worker thread and back
-    // (a profile of many small shard writes showed those hand-offs), so pwrite does it on this thread.
-    constexpr size_t kSmallBufferedWrite = 256 << 10;
-    auto backend = uring::pick_backend(options_.use_io_uring && data.size() > kSmallBufferedWrite);
-    if (int64_t put = uring::write_full(backend, file->fd(), 0, data); put < 0)
-        return os_error(static_cast<int>(-put), "write_file", path);
+    TIERCEL_TRY(write_whole(path, file->fd(), data));
     // Truncating after the write (not before) means a reader never sees the file empty in between. Only a file
     // that was longer needs it: fstat is far cheaper than ftruncate, which journals even when nothing changes.
     struct stat written {};
@@ -119,6 +115,75 @@ Status PosixDisk::write_file(std::string_view path_view, ByteSpan data, bool syn
         ::ftruncate(file->fd(), static_cast<off_t>(data.size())) != 0)
         return os_error(errno, "write_file", path);
     return {};
+}
+
+namespace {
+
+// A page-aligned buffer kept by each writing thread and reused: O_DIRECT needs an aligned source, and a buffer that
+// stays mapped costs no page faults (fresh pages are expensive on a virtual machine).
+class AlignedScratch {
+public:
+    ~AlignedScratch() { std::free(data_); }
+    std::byte* reserve(size_t size) {
+        if (size > capacity_) {
+            std::free(data_);
+            capacity_ = (size + PosixDisk::kDirectAlign - 1) & ~(PosixDisk::kDirectAlign - 1);
+            data_ = static_cast<std::byte*>(std::aligned_alloc(PosixDisk::kDirectAlign, capacity_));
+            if (data_ == nullptr)
+                capacity_ = 0;
+        }
+        return data_;
+    }
+
+private:
+    std::byte* data_ = nullptr;
+    size_t capacity_ = 0;
+};
+
+}  // namespace
+
+Status PosixDisk::write_whole(const std::string& path, int buffered_fd, ByteSpan data) {
+    size_t direct = 0;
+    if (data.size() >= kDirectWriteMin && direct_writes_active()) {
+        size_t aligned = data.size() & ~(kDirectAlign - 1);
+        TIERCEL_ASSIGN(bool written, try_write_direct(path, data.first(aligned)));
+        direct = written ? aligned : 0;
+    }
+    // A small buffered write is a copy into the page cache: io_uring would hand it to an io-wq worker thread and back
+    // (a profile of many small shard writes showed those hand-offs), so pwrite does it on this thread.
+    ByteSpan rest = data.subspan(direct);
+    auto backend = uring::pick_backend(options_.use_io_uring && rest.size() > kDirectWriteMin);
+    if (int64_t put = uring::write_full(backend, buffered_fd, direct, rest); put < 0)
+        return os_error(static_cast<int>(-put), "write_file", path);
+    return {};
+}
+
+Result<bool> PosixDisk::try_write_direct(const std::string& path, ByteSpan aligned_prefix) {
+    thread_local AlignedScratch scratch;
+    std::byte* bounce = scratch.reserve(aligned_prefix.size());
+    if (bounce == nullptr)
+        return false;
+    int fd;
+    do {
+        fd = ::openat(root_fd_, path.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == EINVAL) {  // this filesystem has no direct I/O
+        direct_writes_.store(false, std::memory_order_relaxed);
+        return false;
+    }
+    if (fd < 0)
+        return os_error(errno, "write_file", path);
+    std::memcpy(bounce, aligned_prefix.data(), aligned_prefix.size());
+    int64_t put = uring::write_full(uring::pick_backend(options_.use_io_uring), fd,
+                                    0, std::span<const std::byte>(bounce, aligned_prefix.size()));
+    ::close(fd);
+    if (put == -EINVAL) {  // direct I/O that this filesystem or device cannot align to 4 KiB: buffered from now on
+        direct_writes_.store(false, std::memory_order_relaxed);
+        return false;
+    }
+    if (put < 0)
+        return os_error(static_cast<int>(-put), "write_file", path);
+    return true;
 }
 
 Status PosixDisk::write_temp_and_rename(const std::string& path, ByteSpan data) {
