@@ -197,7 +197,8 @@ void Filesystem::flush_job(uint64_t ino, uint64_t block, std::shared_ptr<std::ve
             dirty_bytes_ -= it->second.data->size();
             data->resize(length);
             n->dirty.erase(it);
-            cache_put(ino, block, data);
+            if (length < block_size_)
+                cache_put(ino, block, data);
         } else if (it != n->dirty.end()) {
             it->second.flushing = false;
         }
