@@ -232,13 +232,18 @@ void FsService::start_uring() {
         log::notice("fs", "FUSE requests stay on /dev/fuse: " + enabled.error().describe());
         return;
     }
-    auto uring = FuseUring::start(session_, fuse_session_fd(session_), FuseUring::Options{});
-    if (!uring) {
-        log::notice("fs", "FUSE requests stay on /dev/fuse: " + uring.error().describe());
+    // Published before the queues start: the first ring request can come (and be answered, on any thread) before
+    // start() returns.
+    uring_ = FuseUring::create(session_, fuse_session_fd(session_), FuseUring::Options{});
+    uring_replies_.store(uring_.get());
+    if (Status started = uring_->start(); !started) {
+        // No ring request came (the kernel switches only once every queue is registered), so no reply needs it;
+        // the stopped object stays until shutdown, as a reply on another thread may still be looking through it.
+        uring_replies_.store(nullptr);
+        refused_uring_ = std::move(uring_);
+        log::notice("fs", "FUSE requests stay on /dev/fuse: " + started.error().describe());
         return;
     }
-    uring_ = std::move(*uring);
-    uring_replies_.store(uring_.get());
     log::notice("fs", "FUSE requests over io_uring: " + std::to_string(uring_->queue_count()) +
                           " queues, one per CPU");
 }

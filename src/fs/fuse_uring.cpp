@@ -403,18 +403,22 @@ private:
     std::vector<size_t> remote_commits_;  // guarded by mu_
 };
 
-Result<std::unique_ptr<FuseUring>> FuseUring::start(fuse_session* session, int fuse_fd, Options options) {
+std::unique_ptr<FuseUring> FuseUring::create(fuse_session* session, int fuse_fd, Options options) {
     std::unique_ptr<FuseUring> uring(new FuseUring());
     const unsigned queues = possible_cpus();
-    for (unsigned qid = 0; qid < queues; ++qid) {
-        auto queue = std::make_unique<FuseUringQueue>(session, fuse_fd, qid, options);
+    for (unsigned qid = 0; qid < queues; ++qid)
+        uring->queues_.push_back(std::make_unique<FuseUringQueue>(session, fuse_fd, qid, options));
+    return uring;
+}
+
+Status FuseUring::start() {
+    for (auto& queue : queues_) {
         if (Status started = queue->start(); !started) {
-            uring->stop();
+            stop();
             return started.error();
         }
-        uring->queues_.push_back(std::move(queue));
     }
-    return uring;
+    return {};
 }
 
 FuseUring::~FuseUring() { stop(); }

@@ -36,11 +36,16 @@ public:
         size_t payload_bytes = 1u << 20;  // at least the connection's max_write (the kernel refuses smaller)
     };
 
-    // Registers the rings on `fuse_fd` (the session's /dev/fuse) from threads of its own; fails if this kernel or
-    // its module parameter does not allow FUSE over io_uring (then the mount keeps using /dev/fuse alone).
-    // Call it after the kernel has had INIT's answer: before that the kernel refuses registration (EAGAIN), which
-    // the threads retry for a while.
-    static Result<std::unique_ptr<FuseUring>> start(fuse_session* session, int fuse_fd, Options options);
+    // The queues for `fuse_fd` (the session's /dev/fuse), one per possible CPU, with no threads yet. Publish the
+    // object where replies look for it (reply()) BEFORE start(): the kernel hands requests to the rings as soon as
+    // the last queue has registered, and a reply that misses its entry would go to /dev/fuse and be lost (the
+    // caller hangs).
+    static std::unique_ptr<FuseUring> create(fuse_session* session, int fuse_fd, Options options);
+    // Registers every queue's entries from threads of its own; fails if this kernel or its module parameter does not
+    // allow FUSE over io_uring (then the mount keeps using /dev/fuse alone, and this object is stopped). Call it
+    // after the kernel has had INIT's answer: before that the kernel refuses registration (EAGAIN), which the
+    // threads retry for a while.
+    Status start();
     ~FuseUring();
     FuseUring(const FuseUring&) = delete;
     FuseUring& operator=(const FuseUring&) = delete;

@@ -3,14 +3,17 @@ directories, symlinks, hard links, xattrs and renames behave; a 256 MiB file wri
 identical after a remount and again with two disk directories removed (degraded reads, also while mounted); writes
 with too few disks fail with ENOSPC; SIGTERM and `fusermount3 -u` both leave the pool consistent (pool fsck).
 Requests go over io_uring (a queue per CPU) where the kernel has it, and the same checks pass on /dev/fuse alone
-(--fuse-transport dev)."""
+(--fuse-transport dev). The first request after each of several mounts is answered (the rings go live while the
+mount is still publishing them)."""
 import errno
 import json
 import os
 import shutil
+import subprocess
+import time
 
 from fuse_testlib import Mount, drop_caches, make_pool, sha256_file, temp_workdir
-from tiercel_testlib import check, finish, run_cli
+from tiercel_testlib import BINARY, check, finish, run_cli
 
 
 def namespace_checks(mnt):
@@ -54,6 +57,29 @@ def fsck_intact(config, what, clean=True):
     report = json.loads(result.stdout or b"{}")
     check(report.get("data_intact") is True, f"{what}: pool fsck finds no damage: {result.stdout[:300]!r}")
     check(not clean or report.get("clean") is True, f"{what}: pool fsck is clean: {result.stdout[:600]!r}")
+
+
+def first_requests_answered(config, mnt, log, mounts=10):
+    """Right after mounting, the kernel can hand the first request to a ring before the mount has finished setting
+    the rings up; that request's reply once went to /dev/fuse and was lost, and the caller (here a stat of the root)
+    hung forever. The stat runs in a child with a timeout so that a lost reply fails the test instead of hanging it;
+    mount status comes from /proc/self/mountinfo (findmnt), which sends no FUSE request."""
+    for attempt in range(mounts):
+        mount = Mount(config, mnt, log)
+        mount.log = open(log, "ab")
+        command = [BINARY, "mount", mnt, "-c", config]
+        mount.process = subprocess.Popen(command, stdout=mount.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and subprocess.run(["findmnt", mnt], capture_output=True).returncode:
+            time.sleep(0.005)
+        try:
+            answered = subprocess.run(["stat", "-c", "%i", mnt], capture_output=True, timeout=15).returncode == 0
+        except subprocess.TimeoutExpired:
+            answered = False
+        check(answered, f"mount {attempt + 1}: the first stat of the root is answered\n{mount.read_log()[-1500:]}")
+        mount.stop()
+        if not answered:
+            return
 
 
 def main():
@@ -127,6 +153,7 @@ def main():
             check(f.read() == b"x" * 100_000, "data written before fusermount3 -u is there")
         mount.stop()
     fsck_intact(config, "after fusermount3 -u", clean=False)
+    first_requests_answered(config, mnt, log)
     shutil.rmtree(workdir, ignore_errors=True)
     finish()
 

@@ -86,8 +86,10 @@ private:
     std::unique_ptr<boost::asio::posix::stream_descriptor> fd_;
     struct fuse_session* session_ = nullptr;
     std::unique_ptr<struct fuse_buf> buffer_;
-    std::unique_ptr<FuseUring> uring_;  // set once the rings are registered; lives until the workers are joined
+    // Set (and published in uring_replies_) before the rings register; lives until the workers are joined.
+    std::unique_ptr<FuseUring> uring_;
     std::atomic<FuseUring*> uring_replies_{nullptr};  // what write_reply() consults, from any thread
+    std::unique_ptr<FuseUring> refused_uring_;  // rings the kernel refused: stopped, kept until the service goes
     std::unique_ptr<KillPrivNegotiation> killpriv_;   // FUSE_HANDLE_KILLPRIV_V2 in the INIT answer
     std::string mount_path_;  // the mountpoint's real path, as /proc/self/mountinfo shows it
     bool init_seen_ = false;
