@@ -151,8 +151,9 @@ Status PosixDisk::write_whole(const std::string& path, int buffered_fd, ByteSpan
     }
     // A small buffered write is a copy into the page cache: io_uring would hand it to an io-wq worker thread and back
     // (a profile of many small shard writes showed those hand-offs), so pwrite does it on this thread.
+    constexpr size_t kSmallBufferedWrite = 256 << 10;
     ByteSpan rest = data.subspan(direct);
-    auto backend = uring::pick_backend(options_.use_io_uring && rest.size() > kDirectWriteMin);
+    auto backend = uring::pick_backend(options_.use_io_uring && rest.size() > kSmallBufferedWrite);
     if (int64_t put = uring::write_full(backend, buffered_fd, direct, rest); put < 0)
         return os_error(static_cast<int>(-put), "write_file", path);
     return {};

@@ -36,6 +36,18 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
+def in_mount_table(path):
+    """Whether the kernel's mount table lists `path`. Unlike os.path.ismount (an lstat), it sends the mount no
+    request, so a mount that has stopped answering cannot hang the caller here."""
+    real = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as table:
+        for line in table:
+            point = line.split()[4].encode().decode("unicode_escape")  # "\040" and friends
+            if point == real:
+                return True
+    return False
+
+
 def drop_caches():
     with contextlib.suppress(OSError):
         with open("/proc/sys/vm/drop_caches", "w") as f:
@@ -65,7 +77,7 @@ class Mount:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"mount exited with {self.process.returncode}:\n{self.read_log()}")
-            if os.path.ismount(self.mountpoint):
+            if in_mount_table(self.mountpoint):
                 return self
             time.sleep(0.05)
         raise RuntimeError(f"not mounted after {timeout}s:\n{self.read_log()}")

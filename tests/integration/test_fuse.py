@@ -10,10 +10,9 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 from fuse_testlib import Mount, drop_caches, make_pool, sha256_file, temp_workdir
-from tiercel_testlib import BINARY, check, finish, run_cli
+from tiercel_testlib import check, finish, run_cli
 
 
 def namespace_checks(mnt):
@@ -63,15 +62,9 @@ def first_requests_answered(config, mnt, log, mounts=10):
     """Right after mounting, the kernel can hand the first request to a ring before the mount has finished setting
     the rings up; that request's reply once went to /dev/fuse and was lost, and the caller (here a stat of the root)
     hung forever. The stat runs in a child with a timeout so that a lost reply fails the test instead of hanging it;
-    mount status comes from /proc/self/mountinfo (findmnt), which sends no FUSE request."""
+    Mount.start() waits on the mount table, which sends no FUSE request."""
     for attempt in range(mounts):
-        mount = Mount(config, mnt, log)
-        mount.log = open(log, "ab")
-        command = [BINARY, "mount", mnt, "-c", config]
-        mount.process = subprocess.Popen(command, stdout=mount.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and subprocess.run(["findmnt", mnt], capture_output=True).returncode:
-            time.sleep(0.005)
+        mount = Mount(config, mnt, log).start()
         try:
             answered = subprocess.run(["stat", "-c", "%i", mnt], capture_output=True, timeout=15).returncode == 0
         except subprocess.TimeoutExpired:

@@ -11,7 +11,8 @@
 //  - Block puts and removes are the pool's deferred kind: durable with the next namespace commit, which syncs the
 //    shards first (the pool's contract), as ext4's data=ordered journal commit writes data blocks before metadata.
 //  - Reads are served from dirty buffers, a clean-block cache, or pool reads; sequential readers get up to 16 blocks
-//    prefetched. A block that was written whole is not cached after its put (the mount's page cache has it). A cached block is the pool's verified shard buffers (Pool::get_view), not a copy.
+//    prefetched. A cached block is the pool's verified shard buffers (Pool::get_view), not a copy. A block that
+//    was written whole is not cached after its put (the mount's page cache has it).
 //  - All methods are thread-safe and return 0 or a positive errno. Metadata methods do not block on I/O; read, write,
 //    truncate (setattr with a size), fsync, fallocate, copy_file_range and release of the last link may.
 //  - Permission checks are the kernel's (default_permissions); this layer implements what the kernel leaves to the
