@@ -3,7 +3,8 @@
 
 A 4+2 pool (compression off, chunk 1 MiB as by default, so 4 MiB file blocks) on six directories of one ext4 filesystem is
 mounted with `tiercel mount`; each workload runs on the mount and in a plain directory of that same ext4, and the
-ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed.
+ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed. `--only ceiling` adds a row for the
+FUSE read transport alone: a cold read through build/bench/fuse_read_ceiling, a FUSE server answering from memory.
 
 Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--fresh-ext4 GIB] [--size-mib 1024] [--files 10000]
 Needs root (drop_caches, allow_other mount)."""
@@ -107,6 +108,29 @@ def untar(root, tarball):
     subprocess.run(["sync", "-f", d], check=True)
 
 
+class CeilingMount:
+    """build/bench/fuse_read_ceiling on `mountpoint`: one read-only file, big, whose READs come from memory."""
+
+    def __init__(self, binary, mountpoint, size_mib):
+        from fuse_testlib import in_mount_table
+        os.makedirs(mountpoint, exist_ok=True)
+        self.mountpoint = mountpoint
+        self.proc = subprocess.Popen([binary, mountpoint, str(size_mib)])
+        deadline = time.monotonic() + 10
+        while not in_mount_table(mountpoint):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{binary} did not mount {mountpoint}")
+            time.sleep(0.05)
+        # As tiercel's mount does once INIT is answered (before, the INIT answer would lower it again).
+        dev = os.stat(mountpoint).st_dev
+        with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb", "w") as knob:
+            knob.write("4096\n")
+
+    def stop(self):
+        subprocess.run(["fusermount3", "-u", self.mountpoint], check=False)
+        self.proc.wait(timeout=30)
+
+
 def find_du(root):
     d = os.path.join(root, "inc")
     subprocess.run(["find", d], check=True, stdout=subprocess.DEVNULL)
@@ -129,10 +153,15 @@ def main():
     parser.add_argument("--cpu-latency-zero", action="store_true",
                         help="hold /dev/cpu_dma_latency at 0 for the run (both sides): idle vCPUs then poll instead of "
                              "halting, which shows how much of a gap is the machine's wake-up latency")
-    parser.add_argument("--only", default="", help="comma-separated subset: write,read,random,meta,untar,find "
-                                                   "(read and random need write; find needs untar)")
+    parser.add_argument("--only", default="", help="comma-separated subset: write,read,random,meta,untar,find,"
+                                                   "ceiling (read, random and ceiling need write; find needs untar)")
+    parser.add_argument("--ceiling-binary", default="",
+                        help="fuse_read_ceiling for the ceiling row (default: bench/fuse_read_ceiling beside BINARY)")
     args = parser.parse_args()
-    wanted = set(args.only.split(",")) if args.only else {"write", "read", "random", "meta", "untar", "find"}
+    everything = {"write", "read", "ceiling", "random", "meta", "untar", "find"}
+    wanted = set(args.only.split(",")) if args.only else everything
+    ceiling_binary = args.ceiling_binary or os.path.join(os.path.dirname(os.path.abspath(args.binary)), "bench",
+                                                         "fuse_read_ceiling")
     if args.only_data:
         wanted &= {"write", "read"}
     sys.argv = [sys.argv[0], args.binary]
@@ -170,7 +199,7 @@ def main():
 
     try:
         big_e, big_f = os.path.join(ext4, "big"), os.path.join(mnt, "big")
-        if wanted & {"write", "read", "random"}:
+        if wanted & {"write", "read", "random", "ceiling"}:
             row(f"seq write {args.size_mib} MiB + fsync", "MiB/s", args.size_mib,
                 timed(lambda: seq_write(big_e, args.size_mib)), timed(lambda: seq_write(big_f, args.size_mib)))
         if "read" in wanted:
@@ -178,13 +207,23 @@ def main():
             t_e = timed(lambda: seq_read(big_e))
             remount()
             row("seq read, cold cache", "MiB/s", args.size_mib, t_e, timed(lambda: seq_read(big_f)))
+        if "ceiling" in wanted:
+            ceiling = CeilingMount(ceiling_binary, os.path.join(workdir, "ceiling"), args.size_mib)
+            try:
+                drop_caches()
+                t_e = timed(lambda: seq_read(big_e))
+                drop_caches()
+                row("FUSE transport alone: seq read, memory", "MiB/s", args.size_mib, t_e,
+                    timed(lambda: seq_read(os.path.join(ceiling.mountpoint, "big"))))
+            finally:
+                ceiling.stop()
         if "random" in wanted:
             drop_caches()
             t_e = timed(lambda: random_reads(big_e, args.random_reads))
             remount()
             row("4 KiB random reads, cold cache", "IOPS", args.random_reads, t_e,
                 timed(lambda: random_reads(big_f, args.random_reads)))
-        if wanted & {"write", "read", "random"}:
+        if wanted & {"write", "read", "random", "ceiling"}:
             os.unlink(big_e)
             os.unlink(big_f)
         if "meta" in wanted:
