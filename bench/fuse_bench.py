@@ -3,8 +3,10 @@
 
 A 4+2 pool (compression off, chunk 1 MiB as by default, so 4 MiB file blocks) on six directories of one ext4 filesystem is
 mounted with `tiercel mount`; each workload runs on the mount and in a plain directory of that same ext4, and the
-ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed. `--only ceiling` adds a row for the
-FUSE read transport alone: a cold read through build/bench/fuse_read_ceiling, a FUSE server answering from memory.
+ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed. Two rows measure the FUSE transport
+alone, with servers that answer from memory: `ceiling`, a cold read through build/bench/fuse_read_ceiling, and
+`meta-ceiling`, create+stat+unlink through build/bench/fuse_meta_ceiling (an in-memory namespace answering over
+tiercel's own FUSE-over-io_uring queues, with the mount's options).
 
 Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--fresh-ext4 GIB] [--size-mib 1024] [--files 10000]
 Needs root (drop_caches, allow_other mount)."""
@@ -109,13 +111,15 @@ def untar(root, tarball):
 
 
 class CeilingMount:
-    """build/bench/fuse_read_ceiling on `mountpoint`: one read-only file, big, whose READs come from memory."""
+    """A transport-ceiling server (`argv`, which names `mountpoint`) mounted there: build/bench/fuse_read_ceiling (one
+    read-only file, big, whose READs come from memory) or build/bench/fuse_meta_ceiling (an in-memory namespace)."""
 
-    def __init__(self, binary, mountpoint, size_mib):
+    def __init__(self, argv, mountpoint):
         from fuse_testlib import in_mount_table
         os.makedirs(mountpoint, exist_ok=True)
         self.mountpoint = mountpoint
-        self.proc = subprocess.Popen([binary, mountpoint, str(size_mib)])
+        binary = argv[0]
+        self.proc = subprocess.Popen(argv)
         deadline = time.monotonic() + 10
         while not in_mount_table(mountpoint):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -154,14 +158,22 @@ def main():
                         help="hold /dev/cpu_dma_latency at 0 for the run (both sides): idle vCPUs then poll instead of "
                              "halting, which shows how much of a gap is the machine's wake-up latency")
     parser.add_argument("--only", default="", help="comma-separated subset: write,read,random,meta,untar,find,"
-                                                   "ceiling (read, random and ceiling need write; find needs untar)")
+                                                   "ceiling,meta-ceiling (read, random and ceiling need write; "
+                                                   "find needs untar)")
     parser.add_argument("--ceiling-binary", default="",
                         help="fuse_read_ceiling for the ceiling row (default: bench/fuse_read_ceiling beside BINARY)")
+    parser.add_argument("--meta-ceiling-binary", default="",
+                        help="fuse_meta_ceiling for the meta-ceiling row (default: bench/fuse_meta_ceiling beside "
+                             "BINARY)")
     args = parser.parse_args()
-    everything = {"write", "read", "ceiling", "random", "meta", "untar", "find"}
+    everything = {"write", "read", "ceiling", "random", "meta", "meta-ceiling", "untar", "find"}
     wanted = set(args.only.split(",")) if args.only else everything
-    ceiling_binary = args.ceiling_binary or os.path.join(os.path.dirname(os.path.abspath(args.binary)), "bench",
-                                                         "fuse_read_ceiling")
+    if wanted - everything:
+        parser.error(f"--only: unknown workload(s) {','.join(sorted(wanted - everything))}; "
+                     f"choose from {','.join(sorted(everything))}")
+    bench_dir = os.path.join(os.path.dirname(os.path.abspath(args.binary)), "bench")
+    ceiling_binary = args.ceiling_binary or os.path.join(bench_dir, "fuse_read_ceiling")
+    meta_ceiling_binary = args.meta_ceiling_binary or os.path.join(bench_dir, "fuse_meta_ceiling")
     if args.only_data:
         wanted &= {"write", "read"}
     sys.argv = [sys.argv[0], args.binary]
@@ -208,7 +220,8 @@ def main():
             remount()
             row("seq read, cold cache", "MiB/s", args.size_mib, t_e, timed(lambda: seq_read(big_f)))
         if "ceiling" in wanted:
-            ceiling = CeilingMount(ceiling_binary, os.path.join(workdir, "ceiling"), args.size_mib)
+            ceiling_mnt = os.path.join(workdir, "ceiling")
+            ceiling = CeilingMount([ceiling_binary, ceiling_mnt, str(args.size_mib)], ceiling_mnt)
             try:
                 drop_caches()
                 t_e = timed(lambda: seq_read(big_e))
@@ -229,6 +242,16 @@ def main():
         if "meta" in wanted:
             row(f"create+stat+unlink {args.files} files", "files/s", args.files,
                 timed(lambda: metadata(ext4, args.files)), timed(lambda: metadata(mnt, args.files)))
+        if "meta-ceiling" in wanted:
+            ceiling_mnt = os.path.join(workdir, "meta-ceiling")
+            ceiling = CeilingMount([meta_ceiling_binary, ceiling_mnt], ceiling_mnt)
+            try:
+                ext4_side = os.path.join(ext4, "meta-ceiling")
+                os.makedirs(ext4_side)
+                row("FUSE transport alone: create+stat+unlink", "files/s", args.files,
+                    timed(lambda: metadata(ext4_side, args.files)), timed(lambda: metadata(ceiling_mnt, args.files)))
+            finally:
+                ceiling.stop()
         if wanted & {"untar", "find"}:
             def untar_mount_durable():
                 # The kernel does not forward syncfs to a FUSE server, so `sync -f` proves nothing about the mount's

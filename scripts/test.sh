@@ -18,17 +18,22 @@ step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
 step "dependencies"
 scripts/install-deps.sh
 
-step "build (RelWithDebInfo, -Werror)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERCEL_WERROR=ON >/dev/null
+# Both builds are unity builds (CMakeLists.txt): on 2 cores a cold compile of the tree took ~11 minutes file by file
+# and ~4 in batches. A developer's default build (file by file) still catches a missing #include that a batch hides.
+unity="-DCMAKE_UNITY_BUILD=ON"
+
+step "build (RelWithDebInfo, -Werror, unity)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERCEL_WERROR=ON "$unity" >/dev/null
 ninja -C build -j "$jobs"
 
-step "build (ASan+UBSan, tests only)"
+step "build (ASan+UBSan, tests only, unity)"
 # Debug keeps assert() on; -O1 instead of Debug's -O0 is what the ASan documentation advises for speed, and the
 # sanitized daemon serves every FUSE and HSM integration test. Measured on a 2-vCPU VM (2026-12-06): at -O0 these tests
 # took 472 s and two of them (test_fuse_crash, test_hsm) ran past their own time limits; at -O1, 310 s and all passed.
-# A cold -O1 build takes ~7 minutes longer (23 against 16).
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DTIERCEL_WERROR=ON \
-  -DTIERCEL_SANITIZE=address,undefined -DTIERCEL_BUILD_BENCH=OFF >/dev/null
+# -g1 (line tables) keeps file:line in every sanitizer report and compiles ~30% faster than -g (62 s -> 43 s for
+# daemon_client.cpp under ASan).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1 -O1" -DTIERCEL_WERROR=ON \
+  -DTIERCEL_SANITIZE=address,undefined -DTIERCEL_BUILD_BENCH=OFF "$unity" >/dev/null
 ninja -C build-asan -j "$jobs" tiercel tiercel_unit_tests
 
 step "tests under ASan+UBSan (unit, integration)"

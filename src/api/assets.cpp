@@ -6,10 +6,6 @@
 namespace tiercel::api {
 namespace {
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 bool safe_name(std::string_view name) {
     if (name.empty() || name.front() == '.')
         return false;
@@ -34,16 +30,16 @@ const EmbeddedAsset* find_asset(std::string_view path) {
 }
 
 std::string_view content_type_for(std::string_view path) {
-    if (ends_with(path, ".html")) return "text/html; charset=utf-8";
-    if (ends_with(path, ".js")) return "text/javascript; charset=utf-8";
-    if (ends_with(path, ".css")) return "text/css; charset=utf-8";
-    if (ends_with(path, ".svg")) return "image/svg+xml";
-    if (ends_with(path, ".png")) return "image/png";
-    if (ends_with(path, ".ico")) return "image/x-icon";
-    if (ends_with(path, ".woff2")) return "font/woff2";
-    if (ends_with(path, ".json") || ends_with(path, ".map")) return "application/json";
-    if (ends_with(path, ".webmanifest")) return "application/manifest+json";
-    if (ends_with(path, ".yaml")) return "application/yaml";
+    if (path.ends_with(".html")) return "text/html; charset=utf-8";
+    if (path.ends_with(".js")) return "text/javascript; charset=utf-8";
+    if (path.ends_with(".css")) return "text/css; charset=utf-8";
+    if (path.ends_with(".svg")) return "image/svg+xml";
+    if (path.ends_with(".png")) return "image/png";
+    if (path.ends_with(".ico")) return "image/x-icon";
+    if (path.ends_with(".woff2")) return "font/woff2";
+    if (path.ends_with(".json") || path.ends_with(".map")) return "application/json";
+    if (path.ends_with(".webmanifest")) return "application/manifest+json";
+    if (path.ends_with(".yaml")) return "application/yaml";
     return "application/octet-stream";
 }
 

@@ -11,10 +11,6 @@ namespace {
 
 constexpr std::string_view kRedacted = "<redacted>";
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 void redact(toml::node& node);
 
 void redact_table(toml::table& table) {
@@ -68,12 +64,12 @@ nlohmann::json to_json(const toml::node& node) {
 bool is_secret_key(std::string_view key) {
     std::string lower(key);
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ends_with(lower, "_file") || ends_with(lower, "_path"))
+    if (lower.ends_with("_file") || lower.ends_with("_path"))
         return false;
     for (std::string_view word : {"secret", "password", "passphrase"})
         if (lower.find(word) != std::string::npos)
             return true;
-    return ends_with(lower, "token") || ends_with(lower, "key");
+    return lower.ends_with("token") || lower.ends_with("key");
 }
 
 RedactedConfig redacted_config(const Config& config) {

@@ -14,16 +14,9 @@
 namespace tiercel::cli {
 namespace {
 
-using nlohmann::json;
-
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-void print_disk(const json& disk) {
-    const json& smart = disk["smart"];
-    const json& risk = disk["risk"];
+void print_disk(const nlohmann::json& disk) {
+    const nlohmann::json& smart = disk["smart"];
+    const nlohmann::json& risk = disk["risk"];
     std::cout << disk.value("id", "") << "  " << disk.value("path", "") << "  "
               << (disk.value("device", "").empty() ? "(no device)" : disk.value("device", "")) << "  risk "
               << risk.value("level", "unknown") << " (" << risk.value("score", 0.0) << ")\n";
@@ -64,7 +57,7 @@ OfflineHealth poll_health_offline(const Config& config) {
     auto targets = health::HealthModel::targets(config, pool_disks);
     auto reports = health::HealthModel::read_smart(targets, config.health, nullptr);
     health::HealthModel model(config.health);
-    model.update(targets, reports, {}, unix_now());
+    model.update(targets, reports, {}, unix_now_seconds());
     for (const auto& [id, disk] : model.disks())
         out.disks.push_back(disk);
     return out;
@@ -74,7 +67,7 @@ void acknowledge(CliContext& context, const std::string& disk, const std::string
     auto config = load_config_or_report(context);
     if (!config)
         return;
-    json body{{"counter", counter}};
+    nlohmann::json body{{"counter", counter}};
     auto reply = daemon_request(*config, "POST", "/api/v1/disks/" + disk + "/acknowledge", &body);
     if (!reply) {
         if (reply.error().code() == Errc::not_found)
@@ -111,7 +104,7 @@ void add_disks_command(CLI::App& app, CliContext& context) {
         auto config = load_config_or_report(context);
         if (!config)
             return;
-        json disks = json::array();
+        nlohmann::json disks = nlohmann::json::array();
         auto reply = daemon_request(*config, "GET", "/api/v1/disks");
         if (reply && reply->ok()) {
             disks = reply->body["disks"];
@@ -130,7 +123,7 @@ void add_disks_command(CLI::App& app, CliContext& context) {
             return;
         }
         if (*json_output) {
-            std::cout << json{{"disks", disks}}.dump(2) << "\n";
+            std::cout << nlohmann::json{{"disks", disks}}.dump(2) << "\n";
             return;
         }
         if (disks.empty())

@@ -14,8 +14,6 @@
 namespace tiercel::cli {
 namespace {
 
-using nlohmann::json;
-
 struct PlanArgs {
     bool json = false;
     std::string state;
@@ -23,12 +21,7 @@ struct PlanArgs {
     std::string reason;
 };
 
-int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-void print_plan(const json& plan, bool detailed) {
+void print_plan(const nlohmann::json& plan, bool detailed) {
     std::cout << "plan " << plan.value("id", int64_t{0}) << "  " << plan.value("action", "") << " "
               << plan.value("target", "") << "  [" << plan.value("state", "") << "]"
               << (plan.value("auto_approved", false) ? " (auto-approved)" : "") << "\n";
@@ -38,7 +31,7 @@ void print_plan(const json& plan, bool detailed) {
     for (const auto& line : plan["explanation"])
         std::cout << "  why: " << line.get<std::string>() << "\n";
     std::cout << "  expected effect: " << plan.value("expected_effect", "") << "\n";
-    const json& budget = plan["budget"];
+    const nlohmann::json& budget = plan["budget"];
     std::cout << "  budget: " << budget.value("bytes", uint64_t{0}) << " bytes, " << budget.value("seconds", int64_t{0})
               << " s per run (0 = no limit)\n";
     if (plan["progress"].is_object())
@@ -51,7 +44,7 @@ void print_plan(const json& plan, bool detailed) {
                   << "\n";
 }
 
-void print_dry_run(const json& evaluation) {
+void print_dry_run(const nlohmann::json& evaluation) {
     std::cout << "Would run now:\n";
     if (evaluation["would_run"].empty())
         std::cout << "  nothing\n";
@@ -74,15 +67,15 @@ void print_dry_run(const json& evaluation) {
                   << (fact.value("detail", "").empty() ? "" : "  (" + fact.value("detail", "") + ")") << "\n";
 }
 
-json offline_dry_run(const Config& config) {
+nlohmann::json offline_dry_run(const Config& config) {
     auto offline = poll_health_offline(config);
     planner::PoolFacts facts = planner::gather_pool_facts(offline.pool ? &offline.pool->pool() : nullptr,
                                                           offline.disks);
     planner::PlannerState state;
-    state.now = unix_now();
+    state.now = unix_now_seconds();
     state.first_seen = state.now;
     auto evaluation = planner::evaluate(facts, state, config.planner);
-    json out{{"would_run", json::array()}, {"rejected", json::array()}, {"facts", json::array()}, {"offline", true}};
+    nlohmann::json out{{"would_run", nlohmann::json::array()}, {"rejected", nlohmann::json::array()}, {"facts", nlohmann::json::array()}, {"offline", true}};
     for (const auto& plan : evaluation.would_run)
         out["would_run"].push_back(planner::to_json(plan));
     for (const auto& rejection : evaluation.rejected)
@@ -98,8 +91,8 @@ json offline_dry_run(const Config& config) {
 }
 
 // One request to the daemon; prints errors and sets the exit code. Null when it failed.
-std::optional<json> ask_daemon(CliContext& context, const Config& config, std::string_view method,
-                               const std::string& target, const json* body = nullptr) {
+std::optional<nlohmann::json> ask_daemon(CliContext& context, const Config& config, std::string_view method,
+                               const std::string& target, const nlohmann::json* body = nullptr) {
     auto reply = daemon_request(config, method, target, body);
     if (!reply) {
         if (reply.error().code() == Errc::not_found)
@@ -121,7 +114,7 @@ void dry_run(CliContext& context, const PlanArgs& args) {
     auto config = load_config_or_report(context);
     if (!config)
         return;
-    json evaluation;
+    nlohmann::json evaluation;
     auto reply = daemon_request(*config, "POST", "/api/v1/plans/dry-run");
     if (reply && reply->ok()) {
         evaluation = reply->body;
@@ -141,7 +134,7 @@ void decide(CliContext& context, const PlanArgs& args, const char* verb) {
     auto config = load_config_or_report(context);
     if (!config)
         return;
-    json body{{"by", "cli"}, {"reason", args.reason}};
+    nlohmann::json body{{"by", "cli"}, {"reason", args.reason}};
     auto plan = ask_daemon(context, *config, "POST", "/api/v1/plans/" + std::to_string(args.id) + "/" + verb, &body);
     if (!plan)
         return;

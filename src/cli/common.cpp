@@ -1,5 +1,6 @@
 #include "tiercel/cli/common.hpp"
 
+#include <chrono>
 #include <iostream>
 
 namespace tiercel::cli {
@@ -18,6 +19,11 @@ std::optional<Config> load_config_or_report(CliContext& context) {
 int report_error(const std::string& what, const Error& error) {
     std::cerr << "tiercel: " << what << ": " << error.describe() << "\n";
     return error.code() == Errc::invalid_input ? kExitUsage : kExitFailed;
+}
+
+int64_t unix_now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace tiercel::cli

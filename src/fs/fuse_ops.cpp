@@ -89,6 +89,12 @@ void drop_setgid_outside_group(fuse_req_t req, fuse_ino_t ino) {
 
 void op_init(void* userdata, fuse_conn_info* conn) {
     static_cast<FsService*>(userdata)->on_init((conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0);
+    negotiate_connection(conn);
+}
+
+}  // namespace
+
+void negotiate_connection(fuse_conn_info* conn) {
     auto want = [conn](unsigned cap) {
         if (conn->capable & cap)
             conn->want |= cap;
@@ -112,6 +118,8 @@ void op_init(void* userdata, fuse_conn_info* conn) {
     conn->congestion_threshold = 48;
     conn->time_gran = 1;
 }
+
+namespace {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     struct stat attr {};

@@ -1,4 +1,5 @@
-// The FUSE low-level operation table (fuse_ops.cpp); its userdata is the FsService.
+// The FUSE low-level operation table (fuse_ops.cpp); its userdata is the FsService. Also the INIT negotiation on its
+// own, so that bench/fuse_meta_ceiling asks the kernel for exactly what the mount asks.
 #pragma once
 
 #define FUSE_USE_VERSION 314
@@ -7,5 +8,8 @@
 namespace tiercel::fs {
 
 const fuse_lowlevel_ops& fuse_operations();
+
+// Sets what the mount wants of the connection in INIT's answer: capabilities, request sizes, background limits.
+void negotiate_connection(fuse_conn_info* conn);
 
 }  // namespace tiercel::fs

@@ -11,11 +11,11 @@
 #include <boost/asio/post.hpp>
 
 #include "tiercel/core/log.hpp"
+#include "hsm_log.hpp"
 
 namespace tiercel::hsm {
 namespace {
 
-constexpr std::string_view component = "hsm";
 
 Status pwrite_full(int fd, const std::vector<uint8_t>& bytes, uint64_t offset) {
     size_t done = 0;
@@ -117,7 +117,7 @@ Result<bool> Interceptor::FileRecall::fill_claimed(size_t i, Targets& targets) {
         // Per thread: a fill thread decodes frame after frame into the same buffers.
         thread_local std::vector<uint8_t> compressed, raw;
         if (auto read = read_frame_into(*from->source, from->table.frames[i], compressed, raw); !read) {
-            log::warning(component, path + ": copy on " + copies[from->index].target + " failed: " +
+            log::warning(kLogComponent, path + ": copy on " + copies[from->index].target + " failed: " +
                                         read.error().describe());
             std::lock_guard lock(mutex);
             if (copy == from)
@@ -305,7 +305,7 @@ void Interceptor::background(std::shared_ptr<FileRecall> recall) {
     recall->changed.wait(lock, [&] { return !recall->any_filling() || stopping_; });
     if (recall->background_error || !recall->complete() || stopping_) {
         if (recall->background_error) {
-            log::error(component, recall->path + ": background recall stopped: " + recall->background_error->describe());
+            log::error(kLogComponent, recall->path + ": background recall stopped: " + recall->background_error->describe());
             record({now_ns(), recall->path, recall->filled, 0, "failed: " + recall->background_error->describe()});
             std::lock_guard stats_lock(mutex_);
             ++stats_.recalls_failed;
@@ -319,7 +319,7 @@ void Interceptor::background(std::shared_ptr<FileRecall> recall) {
 
 void Interceptor::finish(FileRecall& recall) {
     auto fail = [&](const Error& error) {
-        log::error(component, recall.path + ": finishing the recall: " + error.describe());
+        log::error(kLogComponent, recall.path + ": finishing the recall: " + error.describe());
         record({now_ns(), recall.path, recall.filled, 0, "failed: " + error.describe()});
         recall.background_started = false;  // the next access tries to finish again
         std::lock_guard stats_lock(mutex_);
@@ -344,7 +344,7 @@ void Interceptor::finish(FileRecall& recall) {
     if (!landed(before)) {
         // The truncate we allowed did not happen (it failed after the hook): the tail is still the archived
         // version's and must be recalled, not left as holes. The next access fills it.
-        log::warning(component, recall.path + ": an allowed truncate did not take place; its tail recalls on access");
+        log::warning(kLogComponent, recall.path + ": an allowed truncate did not take place; its tail recalls on access");
         std::lock_guard lock(recall.mutex);
         recall.limit = UINT64_MAX;
         recall.background_started = false;

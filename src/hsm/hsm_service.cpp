@@ -12,6 +12,7 @@
 
 #include "tiercel/core/events.hpp"
 #include "tiercel/core/log.hpp"
+#include "hsm_log.hpp"
 #include "tiercel/hsm/guardian.hpp"
 #include "tiercel/hsm/policy_runner.hpp"
 #include "tiercel/hsm/report.hpp"
@@ -20,7 +21,6 @@
 
 namespace tiercel::hsm {
 namespace {
-constexpr std::string_view component = "hsm";
 }
 
 HsmService::HsmService(Daemon& daemon, pool::PoolService* pool_service)
@@ -37,7 +37,7 @@ HsmService::~HsmService() {
 Status HsmService::start() {
     const HsmConfig& config = daemon_.config().hsm;
     if (!config.configured) {
-        log::info(component, "no [hsm] section: the HSM service is idle");
+        log::info(kLogComponent, "no [hsm] section: the HSM service is idle");
         return {};
     }
     TIERCEL_ASSIGN(auto catalog, Catalog::open(config.catalog_path(daemon_.config().state_dir)));
@@ -54,7 +54,7 @@ Status HsmService::start() {
         options.test_delay = std::chrono::milliseconds(std::atoll(delay));
     TIERCEL_ASSIGN(auto group, guarded_group(daemon_.config().state_dir, &create_pre_content_group));
     guardian_link_ = group.link_fd;
-    log::notice(component, std::string(group.adopted ? "adopted the fanotify group kept by guardian pid "
+    log::notice(kLogComponent, std::string(group.adopted ? "adopted the fanotify group kept by guardian pid "
                                                      : "created the fanotify group; guardian pid ") +
                                std::to_string(group.guardian_pid));
     interceptor_ = std::make_unique<Interceptor>(daemon_.loop(), *catalog_, targets_, options, group.group_fd);
@@ -65,7 +65,7 @@ Status HsmService::start() {
         config, std::move(policy_catalog), targets_, [this](int fd) { return interceptor_->mark_fd(fd); },
         archive_mutex_, !daemon_.config().planner.enabled);
     if (daemon_.config().planner.enabled)
-        log::notice(component, "policy: stubbing under space pressure is left to the planner (hsm_stub plans)");
+        log::notice(kLogComponent, "policy: stubbing under space pressure is left to the planner (hsm_stub plans)");
     policy_->start();  // the initial scan runs on the runner's thread: readiness does not wait for it
     return {};
 }
@@ -77,14 +77,14 @@ Status HsmService::restore_marks() {
     size_t marked = 0;
     for (const auto& file : stubs) {
         if (auto done = interceptor_->mark_path(file.path); !done)
-            log::error(component, "cannot guard stub " + file.path + ": " + done.error().describe());
+            log::error(kLogComponent, "cannot guard stub " + file.path + ": " + done.error().describe());
         else
             ++marked;
     }
     if (!interceptor_->range_first())
-        log::warning(component, "this kernel has no FAN_PRE_ACCESS (Linux 6.14+): falling back to FAN_OPEN_PERM, "
+        log::warning(kLogComponent, "this kernel has no FAN_PRE_ACCESS (Linux 6.14+): falling back to FAN_OPEN_PERM, "
                                 "so a stub is recalled whole before its open returns");
-    log::notice(component, std::string("interceptor ready (") + interceptor_->mark_name() + "): " +
+    log::notice(kLogComponent, std::string("interceptor ready (") + interceptor_->mark_name() + "): " +
                                std::to_string(marked) + " of " + std::to_string(stubs.size()) +
                                " stubs marked from the catalog");
     return {};
@@ -200,7 +200,7 @@ Status HsmService::set_pinned(const std::string& path, bool pinned) {
 void HsmService::stub_one(const std::string& path) {
     auto pinned = catalog_->with([&](Catalog& c) { return c.file_by_path(path); });
     if (pinned && *pinned && (*pinned)->pinned) {
-        log::notice(component, path + " is pinned: not stubbed");
+        log::notice(kLogComponent, path + " is pinned: not stubbed");
         (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, "pinned"); });
         return;
     }
@@ -211,12 +211,12 @@ void HsmService::stub_one(const std::string& path) {
         return stub(catalog, path, [this](int fd) { return interceptor_->mark_fd(fd); });
     });
     if (!done) {
-        log::error(component, "stub " + path + ": " + done.error().describe());
+        log::error(kLogComponent, "stub " + path + ": " + done.error().describe());
         events::publish(events::Level::error, "hsm", "stub_failed", "stub " + path + ": " + done.error().describe(),
                         {{"path", path}});
         (void)catalog_->with([&](Catalog& c) { return c.add_event("stub-failed", path, done.error().describe()); });
     } else
-        log::info(component, "stubbed " + path);
+        log::info(kLogComponent, "stubbed " + path);
 }
 
 void HsmService::premigrate_one(const std::string& path) {
@@ -226,14 +226,14 @@ void HsmService::premigrate_one(const std::string& path) {
     std::lock_guard archive(archive_mutex_);
     auto done = premigrate(*job_catalog_, targets, path, daemon_.config().hsm.compression_level);
     if (!done) {
-        log::error(component, "premigrate " + path + ": " + done.error().describe());
+        log::error(kLogComponent, "premigrate " + path + ": " + done.error().describe());
         events::publish(events::Level::error, "hsm", "archive_failed",
                         "archive " + path + ": " + done.error().describe(), {{"path", path}});
         (void)job_catalog_->add_event("premigrate-failed", path, done.error().describe());
     } else if (done->already) {
         (void)job_catalog_->add_event("premigrate", path, "already current");
     } else if (auto pruned = apply_retention(*job_catalog_, targets_, daemon_.config().hsm, done->file_id); !pruned) {
-        log::warning(component, "retention for " + path + ": " + pruned.error().describe());
+        log::warning(kLogComponent, "retention for " + path + ": " + pruned.error().describe());
     }
 }
 
@@ -241,12 +241,12 @@ void HsmService::recall_one(const std::string& path) {
     // An ordinary read from a thread outside BypassScope: the interceptor recalls the range and starts the rest.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        log::error(component, "recall " + path + ": " + std::string(strerror(errno)));
+        log::error(kLogComponent, "recall " + path + ": " + std::string(strerror(errno)));
         return;
     }
     char byte;
     if (::pread(fd, &byte, 1, 0) < 0)
-        log::error(component, "recall " + path + ": " + std::string(strerror(errno)));
+        log::error(kLogComponent, "recall " + path + ": " + std::string(strerror(errno)));
     ::close(fd);
 }
 

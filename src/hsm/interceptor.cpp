@@ -16,6 +16,7 @@
 #include <boost/asio/post.hpp>
 
 #include "tiercel/core/log.hpp"
+#include "hsm_log.hpp"
 #include "tiercel/hsm/fanotify_abi.hpp"
 #include "tiercel/hsm/file_state.hpp"
 #include "tiercel/hsm/truncate_probe.hpp"
@@ -25,7 +26,6 @@
 namespace tiercel::hsm {
 namespace {
 
-constexpr std::string_view component = "hsm";
 
 std::mutex bypass_mutex;
 std::set<pid_t> bypass_tids;
@@ -164,12 +164,12 @@ void Interceptor::dispatch(const char* buffer, size_t length) {
     auto remaining = static_cast<long>(length);
     for (; FAN_EVENT_OK(meta, remaining); meta = FAN_EVENT_NEXT(meta, remaining)) {
         if (meta->vers != FANOTIFY_METADATA_VERSION) {
-            log::error(component, "fanotify metadata version mismatch; ignoring events");
+            log::error(kLogComponent, "fanotify metadata version mismatch; ignoring events");
             return;
         }
         if (meta->fd < 0) {
             if (meta->mask & FAN_Q_OVERFLOW)
-                log::error(component, "fanotify queue overflow");
+                log::error(kLogComponent, "fanotify queue overflow");
             continue;
         }
         auto event = std::make_shared<PendingEvent>();
@@ -222,7 +222,7 @@ bool Interceptor::answer(PendingEvent& event, uint32_t response) {
         response = fan::deny;
     fanotify_response reply{event.fd, response};
     if (::write(event.group_fd, &reply, sizeof reply) != sizeof reply)
-        log::error(component, "answering a fanotify event failed: " + std::string(strerror(errno)));
+        log::error(kLogComponent, "answering a fanotify event failed: " + std::string(strerror(errno)));
     std::lock_guard lock(mutex_);
     if (response == fan::allow)
         ++stats_.allowed;
@@ -242,7 +242,7 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
     }
     auto recall = recall_for(event->fd);
     if (!recall) {
-        log::error(component, "recall failed, the reader gets EIO: " + recall.error().describe());
+        log::error(kLogComponent, "recall failed, the reader gets EIO: " + recall.error().describe());
         record({now_ns(), "", 0, 0, "failed: " + recall.error().describe()});
         answer(*event, fan::deny_errno(EIO));
         return;
@@ -281,7 +281,7 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
         count = *new_size;
     }
     if (log::threshold() >= log::Level::debug)
-        log::debug(component, file.path + ": event from tid " + std::to_string(event->tid) +
+        log::debug(kLogComponent, file.path + ": event from tid " + std::to_string(event->tid) +
                                   (event->has_range ? " for range " + std::to_string(event->offset) + "+" +
                                                           std::to_string(event->count)
                                                     : " without a range"));
@@ -290,7 +290,7 @@ void Interceptor::handle(std::shared_ptr<PendingEvent> event) {
     auto [first, last] = file.layout.covering(offset, count);
     Status filled = file.fill_range(first, last, targets_);
     if (!filled) {
-        log::error(component, file.path + ": recall failed, the reader gets EIO: " + filled.error().describe());
+        log::error(kLogComponent, file.path + ": recall failed, the reader gets EIO: " + filled.error().describe());
         record({now_ns(), file.path, file.filled, 0, "failed: " + filled.error().describe()});
         answer(*event, fan::deny_errno(EIO));
         return;

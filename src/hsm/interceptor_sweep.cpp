@@ -3,11 +3,11 @@
 #include "file_recall.hpp"
 
 #include "tiercel/core/log.hpp"
+#include "hsm_log.hpp"
 
 namespace tiercel::hsm {
 namespace {
 
-constexpr std::string_view component = "hsm";
 
 }  // namespace
 
@@ -41,7 +41,7 @@ void Interceptor::sweep() {
                 std::lock_guard lock(mutex_);
                 ++stats_.timed_out;
                 auto recall = event->recall.lock();
-                log::error(component, "a recall made no progress for recall_timeout: the reader (tid " +
+                log::error(kLogComponent, "a recall made no progress for recall_timeout: the reader (tid " +
                                           std::to_string(event->tid) + ", range " + std::to_string(event->offset) +
                                           "+" + std::to_string(event->count) + ") got EIO; " +
                                           (recall ? recall->path + ", " + std::to_string(recall->filled.load()) +

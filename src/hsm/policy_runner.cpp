@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tiercel/core/log.hpp"
+#include "hsm_log.hpp"
 #include "tiercel/core/units.hpp"
 #include "tiercel/hsm/file_state.hpp"
 #include "tiercel/hsm/interceptor.hpp"
@@ -17,7 +18,6 @@
 namespace tiercel::hsm {
 namespace {
 
-constexpr std::string_view component = "hsm";
 constexpr size_t kept_decisions = 100;
 // Changes are gathered this long before they are applied: a file being written raises many events.
 constexpr auto settle = std::chrono::milliseconds(300);
@@ -83,11 +83,11 @@ void PolicyRunner::start() {
     if (tracker) {
         tracker_ = std::move(*tracker);
         mode_ = "incremental";
-        log::notice(component, "policy: tracking changes with a fanotify notification group (FAN_MARK_FILESYSTEM)");
+        log::notice(kLogComponent, "policy: tracking changes with a fanotify notification group (FAN_MARK_FILESYSTEM)");
     } else {
         mode_ = "full-scan";
         fallback_reason_ = tracker.error().describe();
-        log::warning(component, "policy: no change tracking (" + fallback_reason_ +
+        log::warning(kLogComponent, "policy: no change tracking (" + fallback_reason_ +
                                     "): every pass rescans the watched trees");
     }
     worker_ = std::thread([this] { run(); });
@@ -143,7 +143,7 @@ void PolicyRunner::full_scan() {
     ++full_scans_;
     last_full_scan_seconds_ = took;
     index_size_ = index_.size();
-    log::notice(component, "policy: full scan of " + std::to_string(config_.watch.size()) + " watched tree(s): " +
+    log::notice(kLogComponent, "policy: full scan of " + std::to_string(config_.watch.size()) + " watched tree(s): " +
                                std::to_string(index_.size()) + " files in " + std::to_string(took) + " s");
 }
 
@@ -163,7 +163,7 @@ void PolicyRunner::index_tree(const std::string& root) {
             refresh(it->path().string());
     }
     if (ec)
-        log::warning(component, "policy: scanning " + root + ": " + ec.message());
+        log::warning(kLogComponent, "policy: scanning " + root + ": " + ec.message());
 }
 
 void PolicyRunner::apply_changes() {
@@ -176,7 +176,7 @@ void PolicyRunner::apply_changes() {
     bool overflowed = false;
     auto changes = tracker_->take(overflowed);
     if (overflowed) {
-        log::warning(component, "policy: the fanotify queue overflowed (events were lost): full rescan");
+        log::warning(kLogComponent, "policy: the fanotify queue overflowed (events were lost): full rescan");
         {
             std::lock_guard lock(mutex_);
             ++overflows_;
@@ -229,13 +229,13 @@ void PolicyRunner::mark_dirty(const std::string& path) {
     FileState dirty{"dirty", xattr->file_id, xattr->version};
     auto text = format_state(dirty);
     if (::lsetxattr(path.c_str(), state_xattr, text.data(), text.size(), 0) != 0) {
-        log::warning(component, "policy: cannot mark " + path + " dirty: " + std::string(strerror(errno)));
+        log::warning(kLogComponent, "policy: cannot mark " + path + " dirty: " + std::string(strerror(errno)));
         return;
     }
     (void)catalog_.set_state(xattr->file_id, "dirty");
     (void)catalog_.add_event("dirty", path, "changed after version " + std::to_string(xattr->version) +
                                                 " was archived (seen by change tracking)");
-    log::info(component, "policy: " + path + " changed after it was archived: dirty");
+    log::info(kLogComponent, "policy: " + path + " changed after it was archived: dirty");
     std::lock_guard lock(mutex_);
     ++marked_dirty_;
 }
@@ -250,7 +250,7 @@ bool PolicyRunner::tracking() {
     if (mode_ == "incremental") {
         mode_ = "full-scan";
         fallback_reason_ = "the change relay (tiercel hsm-relay) exited";
-        log::warning(component, "policy: " + fallback_reason_ + ": every pass rescans the watched trees from now on");
+        log::warning(kLogComponent, "policy: " + fallback_reason_ + ": every pass rescans the watched trees from now on");
     }
     return false;
 }
@@ -284,10 +284,10 @@ void PolicyRunner::pass() {
         stats.versions_pruned = pruned->versions_pruned;
         stats.pruned_bytes = pruned->payload_bytes;
     } else {
-        log::warning(component, "policy: retention: " + pruned.error().describe());
+        log::warning(kLogComponent, "policy: retention: " + pruned.error().describe());
     }
     stats.seconds = seconds_since(start);
-    log::notice(component, "policy pass: " + std::to_string(stats.evaluated) + " files evaluated, " +
+    log::notice(kLogComponent, "policy pass: " + std::to_string(stats.evaluated) + " files evaluated, " +
                                std::to_string(stats.premigrated) + " premigrated (" +
                                format_size(stats.premigrated_bytes) + "), " + std::to_string(stats.stubbed) +
                                " stubbed (" + format_size(stats.stubbed_bytes) + "), " +
@@ -394,7 +394,7 @@ Status PolicyRunner::space_pass() {
     apply_changes();
     stub_phase(stats);
     stats.seconds = seconds_since(start);
-    log::notice(component, "space pass: " + std::to_string(stats.stubbed) + " stubbed (" +
+    log::notice(kLogComponent, "space pass: " + std::to_string(stats.stubbed) + " stubbed (" +
                                format_size(stats.stubbed_bytes) + "), " + std::to_string(stats.stub_failed) +
                                " failed");
     if (stats.stub_failed > 0)
@@ -403,7 +403,7 @@ Status PolicyRunner::space_pass() {
 }
 
 void PolicyRunner::explain(const Decision& d, const std::string& outcome) {
-    log::info(component, "policy: " + d.path + ": " + d.action + " (" + d.reason + "): " + outcome);
+    log::info(kLogComponent, "policy: " + d.path + ": " + d.action + " (" + d.reason + "): " + outcome);
     std::lock_guard lock(mutex_);
     decisions_.push_front({{"at_ns", now_ns()},
                            {"path", d.path},
