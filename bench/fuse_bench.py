@@ -5,8 +5,8 @@ A 4+2 pool (compression off, chunk 1 MiB as by default, so 4 MiB file blocks) on
 mounted with `tiercel mount`; each workload runs on the mount and in a plain directory of that same ext4, and the
 ratio tiercel/ext4 (of throughput, or of ext4 time / tiercel time) is printed. Two rows measure the FUSE transport
 alone, with servers that answer from memory: `ceiling`, a cold read through build/bench/fuse_read_ceiling, and
-`meta-ceiling`, create+stat+unlink through build/bench/fuse_meta_ceiling (an in-memory namespace answering over
-tiercel's own FUSE-over-io_uring queues, with the mount's options).
+`meta-ceiling` and `untar-ceiling`, create+stat+unlink and the untar through build/bench/fuse_meta_ceiling (an
+in-memory namespace answering over tiercel's own FUSE-over-io_uring queues, with the mount's options).
 
 Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--fresh-ext4 GIB] [--size-mib 1024] [--files 10000]
 Needs root (drop_caches, allow_other mount)."""
@@ -158,15 +158,15 @@ def main():
                         help="hold /dev/cpu_dma_latency at 0 for the run (both sides): idle vCPUs then poll instead of "
                              "halting, which shows how much of a gap is the machine's wake-up latency")
     parser.add_argument("--only", default="", help="comma-separated subset: write,read,random,meta,untar,find,"
-                                                   "ceiling,meta-ceiling (read, random and ceiling need write; "
-                                                   "find needs untar)")
+                                                   "ceiling,meta-ceiling,untar-ceiling (read, random and ceiling "
+                                                   "need write; find needs untar)")
     parser.add_argument("--ceiling-binary", default="",
                         help="fuse_read_ceiling for the ceiling row (default: bench/fuse_read_ceiling beside BINARY)")
     parser.add_argument("--meta-ceiling-binary", default="",
                         help="fuse_meta_ceiling for the meta-ceiling row (default: bench/fuse_meta_ceiling beside "
                              "BINARY)")
     args = parser.parse_args()
-    everything = {"write", "read", "ceiling", "random", "meta", "meta-ceiling", "untar", "find"}
+    everything = {"write", "read", "ceiling", "random", "meta", "meta-ceiling", "untar", "untar-ceiling", "find"}
     wanted = set(args.only.split(",")) if args.only else everything
     if wanted - everything:
         parser.error(f"--only: unknown workload(s) {','.join(sorted(wanted - everything))}; "
@@ -192,7 +192,7 @@ def main():
     mnt = os.path.join(workdir, "mnt")
     log = os.path.join(workdir, "mount.log")
     tarball = os.path.join(workdir, "include.tar")
-    if wanted & {"untar", "find"}:
+    if wanted & {"untar", "untar-ceiling", "find"}:
         subprocess.run(["tar", "cf", tarball, "-C", "/usr", "include"], check=True)
     mount = Mount(config, mnt, log).start()
     results = []
@@ -262,6 +262,16 @@ def main():
             t_f = timed(untar_mount_durable)
             mount = Mount(config, mnt, log).start()
             row("untar /usr/include + sync (tiercel: + unmount)", "runs/s", 1, t_e, t_f)
+        if "untar-ceiling" in wanted:
+            ceiling_mnt = os.path.join(workdir, "untar-ceiling")
+            ceiling = CeilingMount([meta_ceiling_binary, ceiling_mnt], ceiling_mnt)
+            try:
+                ext4_side = os.path.join(ext4, "untar-ceiling")
+                os.makedirs(ext4_side)
+                row("FUSE transport alone: untar + sync", "runs/s", 1, timed(lambda: untar(ext4_side, tarball)),
+                    timed(lambda: untar(ceiling_mnt, tarball)))
+            finally:
+                ceiling.stop()
         if "find" in wanted:
             drop_caches()
             t_e = timed(lambda: find_du(ext4))

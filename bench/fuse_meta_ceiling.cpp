@@ -1,13 +1,14 @@
 // fuse_meta_ceiling: the FUSE metadata transport's ceiling on this machine, for comparison with tiercel's mount.
 // Usage: fuse_meta_ceiling MOUNTPOINT [--transport uring|dev]   (runs in the foreground until unmounted)
 //
-// Mounts an empty in-memory filesystem that answers lookup, getattr, setattr, create, open, release, unlink, mkdir,
-// rmdir, readdir and statfs from a map: no pool, no metadata store, no write-back. It asks the kernel for what
+// Mounts an empty in-memory filesystem that answers the namespace and small-file requests (lookup, getattr, setattr,
+// create, open, write, release, unlink, mkdir, rmdir, symlink, readlink, link, readdir, xattrs, statfs) from maps:
+// no pool, no metadata store, no write-back. Written bytes are counted, not kept (nothing reads them back). It asks the kernel for what
 // tiercel's mount asks (default_permissions, day-long entry and attribute timeouts, noflush opens, no OPENDIR,
 // POSIX ACLs, and the INIT answer from fs::negotiate_connection), and it answers through tiercel's own FUSE-over-io_uring queues
 // (fs/fuse_uring.hpp, the default) or plain /dev/fuse. So the kernel sends it the same requests per file as it sends
-// tiercel, over the same transport, and bench/fuse_bench.py's `meta-ceiling` row measures what those round trips
-// alone cost: the part of a metadata gap between tiercel and ext4 that lies below this line is not tiercel's
+// tiercel, over the same transport, and bench/fuse_bench.py's `meta-ceiling` and `untar-ceiling` rows measure what
+// those round trips alone cost: the part of a metadata gap between tiercel and ext4 that lies below this line is not tiercel's
 // handlers. Single-threaded on /dev/fuse; one thread per CPU on the rings.
 #include "fs/fuse_ops.hpp"  // first: it sets FUSE_USE_VERSION for fuse_lowlevel.h
 
@@ -15,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -34,6 +36,8 @@ constexpr double kForever = 86400.0;
 struct Node {
     struct stat st {};
     std::map<std::string, fuse_ino_t, std::less<>> children;  // directories only
+    std::string link_target;                                  // symlinks only
+    std::map<std::string, std::string, std::less<>> xattrs;
 };
 
 std::mutex mu;  // ring queues answer on one thread per CPU
@@ -96,6 +100,10 @@ void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
         node->st.st_gid = attr->st_gid;
     if (to_set & FUSE_SET_ATTR_SIZE)
         node->st.st_size = attr->st_size;
+    if (to_set & FUSE_SET_ATTR_MTIME)
+        node->st.st_mtim = attr->st_mtim;
+    if (to_set & FUSE_SET_ATTR_ATIME)
+        node->st.st_atim = attr->st_atim;
     fuse_reply_attr(req, &node->st, kForever);
 }
 
@@ -161,7 +169,7 @@ void remove_child(fuse_req_t req, fuse_ino_t parent, const char* name, bool dire
     }
     if (directory)
         dir->st.st_nlink--;
-    child.st.st_nlink = 0;  // kept until FORGET would matter only for open files; this benchmark has none
+    child.st.st_nlink = directory ? 0 : child.st.st_nlink - 1;  // nodes stay in the map: the benchmarks are short
     dir->children.erase(it);
     fuse_reply_err(req, 0);
 }
@@ -176,6 +184,104 @@ void on_open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void on_release(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void on_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void on_write(fuse_req_t req, fuse_ino_t ino, const char*, size_t size, off_t offset, fuse_file_info*) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    if (!node) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    node->st.st_size = std::max<off_t>(node->st.st_size, offset + static_cast<off_t>(size));
+    node->st.st_blocks = (node->st.st_size + 511) / 512;
+    fuse_reply_write(req, size);
+}
+
+void on_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+    std::lock_guard lock(mu);
+    Node* made = nullptr;
+    if (int rc = make_node(req, parent, name, S_IFLNK | 0777, made)) {
+        fuse_reply_err(req, rc);
+        return;
+    }
+    made->link_target = target;
+    made->st.st_size = static_cast<off_t>(made->link_target.size());
+    reply_entry(req, *made);
+}
+
+void on_readlink(fuse_req_t req, fuse_ino_t ino) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    if (node && S_ISLNK(node->st.st_mode))
+        fuse_reply_readlink(req, node->link_target.c_str());
+    else
+        fuse_reply_err(req, node ? EINVAL : ENOENT);
+}
+
+void on_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char* name) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    Node* dir = find(parent);
+    if (!node || !dir) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    if (!dir->children.emplace(name, ino).second) {
+        fuse_reply_err(req, EEXIST);
+        return;
+    }
+    node->st.st_nlink++;
+    reply_entry(req, *node);
+}
+
+void on_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size, int) {
+    std::lock_guard lock(mu);
+    if (Node* node = find(ino)) {
+        node->xattrs[name] = std::string(value, size);
+        fuse_reply_err(req, 0);
+    } else {
+        fuse_reply_err(req, ENOENT);
+    }
+}
+
+void on_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    auto it = node ? node->xattrs.find(name) : decltype(node->xattrs.end()){};
+    if (!node || it == node->xattrs.end())
+        fuse_reply_err(req, node ? ENODATA : ENOENT);
+    else if (size == 0)
+        fuse_reply_xattr(req, it->second.size());
+    else if (size < it->second.size())
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, it->second.data(), it->second.size());
+}
+
+void on_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    if (!node) {
+        fuse_reply_err(req, ENOENT);
+        return;
+    }
+    std::string names;
+    for (const auto& [name, value] : node->xattrs)
+        names.append(name).push_back('\0');
+    if (size == 0)
+        fuse_reply_xattr(req, names.size());
+    else if (size < names.size())
+        fuse_reply_err(req, ERANGE);
+    else
+        fuse_reply_buf(req, names.data(), names.size());
+}
+
+void on_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+    std::lock_guard lock(mu);
+    Node* node = find(ino);
+    fuse_reply_err(req, !node ? ENOENT : node->xattrs.erase(name) ? 0 : ENODATA);
+}
 void on_opendir(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, ENOSYS); }
 void on_forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
 
@@ -246,6 +352,15 @@ int main(int argc, char** argv) {
     ops.rmdir = on_rmdir;
     ops.open = on_open;
     ops.release = on_release;
+    ops.fsync = on_fsync;
+    ops.write = on_write;
+    ops.symlink = on_symlink;
+    ops.readlink = on_readlink;
+    ops.link = on_link;
+    ops.setxattr = on_setxattr;
+    ops.getxattr = on_getxattr;
+    ops.listxattr = on_listxattr;
+    ops.removexattr = on_removexattr;
     ops.opendir = on_opendir;
     ops.readdir = on_readdir;
     ops.statfs = on_statfs;
