@@ -209,6 +209,17 @@ def main():
         print(f"{name:38s} ext4 {amount / t_ext4:10.3g} {unit:8s} tiercel {amount / t_fuse:10.3g} {unit:8s} "
               f"ratio {ratio:.2f}", flush=True)
 
+    def meta_ceiling_row(tag, name, unit, amount, workload):
+        """`workload(root)` in a fresh ext4 directory and on a fresh fuse_meta_ceiling mount."""
+        ceiling_mnt = os.path.join(workdir, tag)
+        ceiling = CeilingMount([meta_ceiling_binary, ceiling_mnt], ceiling_mnt)
+        try:
+            ext4_side = os.path.join(ext4, tag)
+            os.makedirs(ext4_side)
+            row(name, unit, amount, timed(lambda: workload(ext4_side)), timed(lambda: workload(ceiling_mnt)))
+        finally:
+            ceiling.stop()
+
     try:
         big_e, big_f = os.path.join(ext4, "big"), os.path.join(mnt, "big")
         if wanted & {"write", "read", "random", "ceiling"}:
@@ -243,15 +254,8 @@ def main():
             row(f"create+stat+unlink {args.files} files", "files/s", args.files,
                 timed(lambda: metadata(ext4, args.files)), timed(lambda: metadata(mnt, args.files)))
         if "meta-ceiling" in wanted:
-            ceiling_mnt = os.path.join(workdir, "meta-ceiling")
-            ceiling = CeilingMount([meta_ceiling_binary, ceiling_mnt], ceiling_mnt)
-            try:
-                ext4_side = os.path.join(ext4, "meta-ceiling")
-                os.makedirs(ext4_side)
-                row("FUSE transport alone: create+stat+unlink", "files/s", args.files,
-                    timed(lambda: metadata(ext4_side, args.files)), timed(lambda: metadata(ceiling_mnt, args.files)))
-            finally:
-                ceiling.stop()
+            meta_ceiling_row("meta-ceiling", "FUSE transport alone: create+stat+unlink", "files/s", args.files,
+                             lambda root: metadata(root, args.files))
         if wanted & {"untar", "find"}:
             def untar_mount_durable():
                 # The kernel does not forward syncfs to a FUSE server, so `sync -f` proves nothing about the mount's
@@ -263,15 +267,8 @@ def main():
             mount = Mount(config, mnt, log).start()
             row("untar /usr/include + sync (tiercel: + unmount)", "runs/s", 1, t_e, t_f)
         if "untar-ceiling" in wanted:
-            ceiling_mnt = os.path.join(workdir, "untar-ceiling")
-            ceiling = CeilingMount([meta_ceiling_binary, ceiling_mnt], ceiling_mnt)
-            try:
-                ext4_side = os.path.join(ext4, "untar-ceiling")
-                os.makedirs(ext4_side)
-                row("FUSE transport alone: untar + sync", "runs/s", 1, timed(lambda: untar(ext4_side, tarball)),
-                    timed(lambda: untar(ceiling_mnt, tarball)))
-            finally:
-                ceiling.stop()
+            meta_ceiling_row("untar-ceiling", "FUSE transport alone: untar + sync", "runs/s", 1,
+                             lambda root: untar(root, tarball))
         if "find" in wanted:
             drop_caches()
             t_e = timed(lambda: find_du(ext4))
