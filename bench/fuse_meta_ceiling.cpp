@@ -3,13 +3,14 @@
 //
 // Mounts an empty in-memory filesystem that answers the namespace and small-file requests (lookup, getattr, setattr,
 // create, open, write, release, unlink, mkdir, rmdir, symlink, readlink, link, readdir, xattrs, statfs) from maps:
-// no pool, no metadata store, no write-back. Written bytes are counted, not kept (nothing reads them back). It asks the kernel for what
-// tiercel's mount asks (default_permissions, day-long entry and attribute timeouts, noflush opens, no OPENDIR,
-// POSIX ACLs, and the INIT answer from fs::negotiate_connection), and it answers through tiercel's own FUSE-over-io_uring queues
-// (fs/fuse_uring.hpp, the default) or plain /dev/fuse. So the kernel sends it the same requests per file as it sends
-// tiercel, over the same transport, and bench/fuse_bench.py's `meta-ceiling` and `untar-ceiling` rows measure what
-// those round trips alone cost: the part of a metadata gap between tiercel and ext4 that lies below this line is not tiercel's
-// handlers. Single-threaded on /dev/fuse; one thread per CPU on the rings.
+// no pool, no metadata store, no write-back. Written bytes are counted, not kept (nothing reads them back). It asks
+// the kernel for what tiercel's mount asks (fs::kBaseMountOptions, fs::kAttrTimeout for entries and attributes,
+// noflush opens, no OPENDIR, and the INIT answer from fs::negotiate_connection), and it answers through tiercel's own
+// FUSE-over-io_uring queues (fs/fuse_uring.hpp, the default) or plain /dev/fuse. So the kernel sends it the same
+// requests per file as it sends tiercel, over the same transport, and bench/fuse_bench.py's `meta-ceiling` and
+// `untar-ceiling` rows measure what those round trips alone cost: the part of a metadata gap between tiercel and
+// ext4 that lies below this line is not tiercel's handlers. Single-threaded on /dev/fuse; one thread per CPU on the
+// rings.
 #include "fs/fuse_ops.hpp"  // first: it sets FUSE_USE_VERSION for fuse_lowlevel.h
 
 #include <sys/stat.h>
@@ -31,7 +32,7 @@
 
 namespace {
 
-constexpr double kForever = 86400.0;
+using tiercel::fs::kAttrTimeout;
 
 struct Node {
     struct stat st {};
@@ -50,7 +51,7 @@ void reply_entry(fuse_req_t req, const Node& node) {
     fuse_entry_param e{};
     e.ino = node.st.st_ino;
     e.attr = node.st;
-    e.attr_timeout = e.entry_timeout = kForever;
+    e.attr_timeout = e.entry_timeout = kAttrTimeout;
     fuse_reply_entry(req, &e);
 }
 
@@ -70,7 +71,7 @@ void on_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto it = dir ? dir->children.find(name) : decltype(dir->children.end()){};
     if (!dir || it == dir->children.end()) {
         fuse_entry_param negative{};  // cached like tiercel's
-        negative.entry_timeout = kForever;
+        negative.entry_timeout = kAttrTimeout;
         fuse_reply_entry(req, &negative);
         return;
     }
@@ -80,7 +81,7 @@ void on_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void on_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
     std::lock_guard lock(mu);
     if (Node* node = find(ino))
-        fuse_reply_attr(req, &node->st, kForever);
+        fuse_reply_attr(req, &node->st, kAttrTimeout);
     else
         fuse_reply_err(req, ENOENT);
 }
@@ -104,7 +105,7 @@ void on_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
         node->st.st_mtim = attr->st_mtim;
     if (to_set & FUSE_SET_ATTR_ATIME)
         node->st.st_atim = attr->st_atim;
-    fuse_reply_attr(req, &node->st, kForever);
+    fuse_reply_attr(req, &node->st, kAttrTimeout);
 }
 
 // A new child of `parent`, or an errno.
@@ -141,7 +142,7 @@ void on_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     fuse_entry_param e{};
     e.ino = made->st.st_ino;
     e.attr = made->st;
-    e.attr_timeout = e.entry_timeout = kForever;
+    e.attr_timeout = e.entry_timeout = kAttrTimeout;
     fuse_reply_create(req, &e, fi);
 }
 
@@ -364,8 +365,8 @@ int main(int argc, char** argv) {
     ops.opendir = on_opendir;
     ops.readdir = on_readdir;
     ops.statfs = on_statfs;
-    std::vector<std::string> strings = {"fuse_meta_ceiling", "-o",
-                                        "default_permissions,allow_other,fsname=meta-ceiling,subtype=ceiling"};
+    const std::string options = std::string(tiercel::fs::kBaseMountOptions) + ",fsname=meta-ceiling,subtype=ceiling";
+    std::vector<std::string> strings = {"fuse_meta_ceiling", "-o", options};
     std::vector<char*> args_v;
     for (auto& s : strings)
         args_v.push_back(s.data());

@@ -75,7 +75,10 @@ nlohmann::json offline_dry_run(const Config& config) {
     state.now = unix_now_seconds();
     state.first_seen = state.now;
     auto evaluation = planner::evaluate(facts, state, config.planner);
-    nlohmann::json out{{"would_run", nlohmann::json::array()}, {"rejected", nlohmann::json::array()}, {"facts", nlohmann::json::array()}, {"offline", true}};
+    nlohmann::json out{{"would_run", nlohmann::json::array()},
+                       {"rejected", nlohmann::json::array()},
+                       {"facts", nlohmann::json::array()},
+                       {"offline", true}};
     for (const auto& plan : evaluation.would_run)
         out["would_run"].push_back(planner::to_json(plan));
     for (const auto& rejection : evaluation.rejected)
@@ -92,7 +95,7 @@ nlohmann::json offline_dry_run(const Config& config) {
 
 // One request to the daemon; prints errors and sets the exit code. Null when it failed.
 std::optional<nlohmann::json> ask_daemon(CliContext& context, const Config& config, std::string_view method,
-                               const std::string& target, const nlohmann::json* body = nullptr) {
+                                         const std::string& target, const nlohmann::json* body = nullptr) {
     auto reply = daemon_request(config, method, target, body);
     if (!reply) {
         if (reply.error().code() == Errc::not_found)

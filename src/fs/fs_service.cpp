@@ -116,7 +116,7 @@ Status FsService::start() {
     workers_ = std::make_unique<boost::asio::thread_pool>(options_.worker_threads);
 
     // allow_other: a NAS share is for every user, and default_permissions makes the kernel check modes and ACLs.
-    std::string opts = "default_permissions,allow_other,fsname=tiercel,subtype=tiercel";
+    std::string opts = std::string(kBaseMountOptions) + ",fsname=tiercel,subtype=tiercel";
     if (!options_.options.empty())
         opts += "," + options_.options;
     std::vector<std::string> argv_strings = {"tiercel", "-o", opts};

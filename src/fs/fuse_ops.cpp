@@ -24,7 +24,6 @@ namespace {
 // kernel updates or invalidates its cached entries and attributes on each reply (sizes on write, atime on read,
 // nlink/ctime on link/unlink/rename, the parent on create). So entries, negative entries and attributes are cached
 // for a day: a stat or path walk of a known name costs no request.
-constexpr double kAttrTimeout = 86400.0;
 
 FsService& service(fuse_req_t req) { return *static_cast<FsService*>(fuse_req_userdata(req)); }
 Filesystem& filesystem(fuse_req_t req) { return *service(req).filesystem(); }

@@ -9,6 +9,13 @@ namespace tiercel::fs {
 
 const fuse_lowlevel_ops& fuse_operations();
 
+// How long the kernel may cache entries, negative entries and attributes (docs/design.md, "Kernel caching"): every
+// change goes through this one mount.
+inline constexpr double kAttrTimeout = 86400.0;
+
+// The options every mount starts with (FsService adds fsname, subtype and the user's -o options).
+inline constexpr const char* kBaseMountOptions = "default_permissions,allow_other";
+
 // Sets what the mount wants of the connection in INIT's answer: capabilities, request sizes, background limits.
 void negotiate_connection(fuse_conn_info* conn);
 

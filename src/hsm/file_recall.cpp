@@ -305,7 +305,8 @@ void Interceptor::background(std::shared_ptr<FileRecall> recall) {
     recall->changed.wait(lock, [&] { return !recall->any_filling() || stopping_; });
     if (recall->background_error || !recall->complete() || stopping_) {
         if (recall->background_error) {
-            log::error(kLogComponent, recall->path + ": background recall stopped: " + recall->background_error->describe());
+            log::error(kLogComponent,
+                       recall->path + ": background recall stopped: " + recall->background_error->describe());
             record({now_ns(), recall->path, recall->filled, 0, "failed: " + recall->background_error->describe()});
             std::lock_guard stats_lock(mutex_);
             ++stats_.recalls_failed;
@@ -344,7 +345,8 @@ void Interceptor::finish(FileRecall& recall) {
     if (!landed(before)) {
         // The truncate we allowed did not happen (it failed after the hook): the tail is still the archived
         // version's and must be recalled, not left as holes. The next access fills it.
-        log::warning(kLogComponent, recall.path + ": an allowed truncate did not take place; its tail recalls on access");
+        log::warning(kLogComponent,
+                     recall.path + ": an allowed truncate did not take place; its tail recalls on access");
         std::lock_guard lock(recall.mutex);
         recall.limit = UINT64_MAX;
         recall.background_started = false;

@@ -250,7 +250,8 @@ bool PolicyRunner::tracking() {
     if (mode_ == "incremental") {
         mode_ = "full-scan";
         fallback_reason_ = "the change relay (tiercel hsm-relay) exited";
-        log::warning(kLogComponent, "policy: " + fallback_reason_ + ": every pass rescans the watched trees from now on");
+        log::warning(kLogComponent,
+                     "policy: " + fallback_reason_ + ": every pass rescans the watched trees from now on");
     }
     return false;
 }
