@@ -15,23 +15,28 @@ from tiercel_testlib import check, finish, run_cli
 WRITER = r"""
 import os, random, sys
 root, seed = sys.argv[1], int(sys.argv[2])
+# Relative paths from a cwd inside the mount, and no parent creation: after the kill the lazy unmount detaches the
+# mount, and an absolute path (or makedirs recreating `root`) would fall through to the directory underneath and
+# go on writing there. The cwd stays on the dead connection, so every call fails instead.
+os.chdir(root)
 for i in range(100000):
     rng = random.Random(seed * 1000003 + i)
     data = rng.randbytes(rng.choice([10, 5000, 70000, 300000, 700000]))
-    tmp = os.path.join(root, f"tmp{i}")
+    tmp = f"tmp{i}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.write(fd, data)
     if i % 3:
         os.fsync(fd)
         os.close(fd)
-        os.rename(tmp, os.path.join(root, f"f{i}"))
-        dfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        os.rename(tmp, f"f{i}")
+        dfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
         os.fsync(dfd)
         os.close(dfd)
         print(i, flush=True)
     else:
         os.close(fd)
-        os.makedirs(os.path.join(root, f"dir{i}", "sub"), exist_ok=True)
+        os.mkdir(f"dir{i}")
+        os.mkdir(f"dir{i}/sub")
 """
 
 
@@ -62,6 +67,7 @@ def main():
         out, _ = writer.communicate(timeout=30)
         done = [int(line) for line in out.split()]
         check(len(done) > 0, f"round {round_number}: the writer fsynced some files before the kill")
+        check(not os.listdir(mnt), f"round {round_number}: nothing was written beneath the mountpoint after the kill")
         synced += [(seed, round_number, i) for i in done]
 
         result = run_cli("fs", "check", "--json", config=config, timeout=120)
