@@ -8,12 +8,17 @@ alone, with servers that answer from memory: `ceiling`, a cold read through buil
 `meta-ceiling` and `untar-ceiling`, create+stat+unlink and the untar through build/bench/fuse_meta_ceiling (an
 in-memory namespace answering over tiercel's own FUSE-over-io_uring queues, with the mount's options).
 
-Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--fresh-ext4 GIB] [--size-mib 1024] [--files 10000]
+With `--rounds N` every row is measured N times, the two sides taking turns to go first; the row gives each side's
+median and the ratio of the medians, and lists every round's ratio (a single sample on a shared host can be off by
+2x either way: ext4's own cold read has ranged 0.9-2.2 GiB/s between rounds of one run).
+
+Usage: sudo python3 bench/fuse_bench.py build/tiercel [--dir /var/tmp] [--fresh-ext4 GIB] [--rounds N] [--size-mib 1024]
 Needs root (drop_caches, allow_other mount)."""
 import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,8 +97,8 @@ def random_reads(path, count, seed=1):
     os.close(fd)
 
 
-def metadata(root, files):
-    d = os.path.join(root, "meta")
+def metadata(root, files, name="meta"):
+    d = os.path.join(root, name)
     os.makedirs(d)
     for i in range(files):
         os.close(os.open(os.path.join(d, f"f{i}"), os.O_CREAT | os.O_WRONLY, 0o644))
@@ -103,8 +108,8 @@ def metadata(root, files):
         os.unlink(os.path.join(d, f"f{i}"))
 
 
-def untar(root, tarball):
-    d = os.path.join(root, "inc")
+def untar(root, tarball, name="inc"):
+    d = os.path.join(root, name)
     os.makedirs(d)
     subprocess.run(["tar", "xf", tarball, "-C", d], check=True)
     subprocess.run(["sync", "-f", d], check=True)
@@ -149,6 +154,9 @@ def main():
     parser.add_argument("--files", type=int, default=10000)
     parser.add_argument("--random-reads", type=int, default=2000)
     parser.add_argument("--chunk", default="1MiB", help="pool chunk_size (the default); the file block is 4 x chunk")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every row this many times, alternating which side goes first, and report "
+                             "medians (default 1)")
     parser.add_argument("--only-data", action="store_true", help="only the sequential write and read")
     parser.add_argument("--fresh-ext4", metavar="GIB", type=int, default=0,
                         help="run on a freshly made ext4 of this size (a loop device over an image file in --dir), "
@@ -166,6 +174,8 @@ def main():
                         help="fuse_meta_ceiling for the meta-ceiling row (default: bench/fuse_meta_ceiling beside "
                              "BINARY)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds: must be at least 1, got {args.rounds}")
     everything = {"write", "read", "ceiling", "random", "meta", "meta-ceiling", "untar", "untar-ceiling", "find"}
     wanted = set(args.only.split(",")) if args.only else everything
     if wanted - everything:
@@ -203,11 +213,21 @@ def main():
         drop_caches()
         mount = Mount(config, mnt, log).start()
 
-    def row(name, unit, amount, t_ext4, t_fuse, higher_is_better=True):
-        ratio = t_ext4 / t_fuse
-        results.append((name, f"{amount / t_ext4:.3g} {unit}", f"{amount / t_fuse:.3g} {unit}", ratio))
-        print(f"{name:38s} ext4 {amount / t_ext4:10.3g} {unit:8s} tiercel {amount / t_fuse:10.3g} {unit:8s} "
-              f"ratio {ratio:.2f}", flush=True)
+    def row(name, unit, amount, ext4_side, fuse_side):
+        """Times `ext4_side(r)` and `fuse_side(r)` (r: the round) --rounds times, taking turns to go first, and
+        records the medians. Each returns the seconds its measured part took."""
+        t_ext4, t_fuse = [], []
+        for r in range(args.rounds):
+            sides = [(ext4_side, t_ext4), (fuse_side, t_fuse)]
+            for side, times in sides if r % 2 == 0 else reversed(sides):
+                times.append(side(r))
+        per_round = [e / f for e, f in zip(t_ext4, t_fuse)]
+        e, f = statistics.median(t_ext4), statistics.median(t_fuse)
+        ratio = e / f
+        rounds = f" (rounds: {', '.join(f'{x:.2f}' for x in per_round)})" if args.rounds > 1 else ""
+        results.append((name, f"{amount / e:.3g} {unit}", f"{amount / f:.3g} {unit}", ratio, rounds))
+        print(f"{name:38s} ext4 {amount / e:10.3g} {unit:8s} tiercel {amount / f:10.3g} {unit:8s} "
+              f"ratio {ratio:.2f}{rounds}", flush=True)
 
     def meta_ceiling_row(tag, name, unit, amount, workload):
         """`workload(root)` in a fresh ext4 directory and on a fresh fuse_meta_ceiling mount."""
@@ -216,7 +236,8 @@ def main():
         try:
             ext4_side = os.path.join(ext4, tag)
             os.makedirs(ext4_side)
-            row(name, unit, amount, timed(lambda: workload(ext4_side)), timed(lambda: workload(ceiling_mnt)))
+            row(name, unit, amount, lambda r: timed(lambda: workload(ext4_side, r)),
+                lambda r: timed(lambda: workload(ceiling_mnt, r)))
         finally:
             ceiling.stop()
 
@@ -224,56 +245,66 @@ def main():
         big_e, big_f = os.path.join(ext4, "big"), os.path.join(mnt, "big")
         if wanted & {"write", "read", "random", "ceiling"}:
             row(f"seq write {args.size_mib} MiB + fsync", "MiB/s", args.size_mib,
-                timed(lambda: seq_write(big_e, args.size_mib)), timed(lambda: seq_write(big_f, args.size_mib)))
+                lambda r: timed(lambda: seq_write(big_e, args.size_mib)),
+                lambda r: timed(lambda: seq_write(big_f, args.size_mib)))
+
+        def cold(path, workload):
+            """A side of a cold-cache row: caches dropped (and, for the mount, a remount) before it is timed."""
+            def side(r):
+                if path.startswith(mnt):
+                    remount()
+                else:
+                    drop_caches()
+                return timed(lambda: workload(path))
+            return side
+
         if "read" in wanted:
-            drop_caches()
-            t_e = timed(lambda: seq_read(big_e))
-            remount()
-            row("seq read, cold cache", "MiB/s", args.size_mib, t_e, timed(lambda: seq_read(big_f)))
+            row("seq read, cold cache", "MiB/s", args.size_mib, cold(big_e, seq_read), cold(big_f, seq_read))
         if "ceiling" in wanted:
             ceiling_mnt = os.path.join(workdir, "ceiling")
             ceiling = CeilingMount([ceiling_binary, ceiling_mnt, str(args.size_mib)], ceiling_mnt)
             try:
-                drop_caches()
-                t_e = timed(lambda: seq_read(big_e))
-                drop_caches()
-                row("FUSE transport alone: seq read, memory", "MiB/s", args.size_mib, t_e,
-                    timed(lambda: seq_read(os.path.join(ceiling.mountpoint, "big"))))
+                ceiling_big = os.path.join(ceiling.mountpoint, "big")
+
+                def ceiling_side(r):
+                    drop_caches()
+                    return timed(lambda: seq_read(ceiling_big))
+                row("FUSE transport alone: seq read, memory", "MiB/s", args.size_mib, cold(big_e, seq_read),
+                    ceiling_side)
             finally:
                 ceiling.stop()
         if "random" in wanted:
-            drop_caches()
-            t_e = timed(lambda: random_reads(big_e, args.random_reads))
-            remount()
-            row("4 KiB random reads, cold cache", "IOPS", args.random_reads, t_e,
-                timed(lambda: random_reads(big_f, args.random_reads)))
+            def reads(path):
+                return random_reads(path, args.random_reads)
+            row("4 KiB random reads, cold cache", "IOPS", args.random_reads, cold(big_e, reads), cold(big_f, reads))
         if wanted & {"write", "read", "random", "ceiling"}:
             os.unlink(big_e)
             os.unlink(big_f)
         if "meta" in wanted:
             row(f"create+stat+unlink {args.files} files", "files/s", args.files,
-                timed(lambda: metadata(ext4, args.files)), timed(lambda: metadata(mnt, args.files)))
+                lambda r: timed(lambda: metadata(ext4, args.files, f"meta{r}")),
+                lambda r: timed(lambda: metadata(mnt, args.files, f"meta{r}")))
         if "meta-ceiling" in wanted:
             meta_ceiling_row("meta-ceiling", "FUSE transport alone: create+stat+unlink", "files/s", args.files,
-                             lambda root: metadata(root, args.files))
+                             lambda root, r: metadata(root, args.files, f"meta{r}"))
         if wanted & {"untar", "find"}:
-            def untar_mount_durable():
+            def tree(r):
+                return "inc" if r == 0 else f"inc{r}"  # find + du runs over the first round's tree
+
+            def untar_mount_durable(r):
                 # The kernel does not forward syncfs to a FUSE server, so `sync -f` proves nothing about the mount's
                 # durability: unmounting does (every dirty block is put and the last commit syncs every disk).
-                untar(mnt, tarball)
-                mount.stop()
-            t_e = timed(lambda: untar(ext4, tarball))
-            t_f = timed(untar_mount_durable)
-            mount = Mount(config, mnt, log).start()
-            row("untar /usr/include + sync (tiercel: + unmount)", "runs/s", 1, t_e, t_f)
+                nonlocal mount
+                elapsed = timed(lambda: (untar(mnt, tarball, tree(r)), mount.stop()))
+                mount = Mount(config, mnt, log).start()
+                return elapsed
+            row("untar /usr/include + sync (tiercel: + unmount)", "runs/s", 1,
+                lambda r: timed(lambda: untar(ext4, tarball, tree(r))), untar_mount_durable)
         if "untar-ceiling" in wanted:
             meta_ceiling_row("untar-ceiling", "FUSE transport alone: untar + sync", "runs/s", 1,
-                             lambda root: untar(root, tarball))
+                             lambda root, r: untar(root, tarball, f"inc{r}"))
         if "find" in wanted:
-            drop_caches()
-            t_e = timed(lambda: find_du(ext4))
-            remount()
-            row("find + du over it, cold", "runs/s", 1, t_e, timed(lambda: find_du(mnt)))
+            row("find + du over it, cold", "runs/s", 1, cold(ext4, find_du), cold(mnt, find_du))
     finally:
         mount.stop()
         # The mount logs where its write-back time went at each unmount (block puts, writers' waits).
@@ -286,8 +317,8 @@ def main():
         if latency_hold is not None:
             os.close(latency_hold)
     print("\n| workload | ext4 | tiercel | ratio |\n|---|---|---|---|")
-    for name, e, f, ratio in results:
-        print(f"| {name} | {e} | {f} | {ratio:.2f} |")
+    for name, e, f, ratio, rounds in results:
+        print(f"| {name} | {e} | {f} | {ratio:.2f}{rounds} |")
 
 
 if __name__ == "__main__":
