@@ -4,13 +4,14 @@
 // Mounts an empty in-memory filesystem that answers the namespace and small-file requests (lookup, getattr, setattr,
 // create, open, write, release, unlink, mkdir, rmdir, symlink, readlink, link, readdir, xattrs, statfs) from maps:
 // no pool, no metadata store, no write-back. Written bytes are counted, not kept (nothing reads them back). It asks
-// the kernel for what tiercel's mount asks (fs::kBaseMountOptions, fs::kAttrTimeout for entries and attributes,
-// noflush opens, no OPENDIR, and the INIT answer from fs::negotiate_connection), and it answers through tiercel's own
-// FUSE-over-io_uring queues (fs/fuse_uring.hpp, the default) or plain /dev/fuse. So the kernel sends it the same
-// requests per file as it sends tiercel, over the same transport, and bench/fuse_bench.py's `meta-ceiling` and
-// `untar-ceiling` rows measure what those round trips alone cost: the part of a metadata gap between tiercel and
-// ext4 that lies below this line is not tiercel's handlers. Single-threaded on /dev/fuse; one thread per CPU on the
-// rings.
+// the kernel for what tiercel's mount asks: fs::kBaseMountOptions, fs::kAttrTimeout for entries and attributes,
+// noflush opens, no OPENDIR, the INIT answer from fs::negotiate_connection, and FUSE_HANDLE_KILLPRIV_V2 through
+// fs/fuse_killpriv.hpp (without it the kernel sends a GETATTR and a GETXATTR more per chown and per written file).
+// It answers through tiercel's own FUSE-over-io_uring queues (fs/fuse_uring.hpp, the default) or plain /dev/fuse.
+// So the kernel sends it the same requests per file as it sends tiercel, over the same transport, and
+// bench/fuse_bench.py's `meta-ceiling` and `untar-ceiling` rows measure what those round trips alone cost: the part
+// of a metadata gap between tiercel and ext4 that lies below this line is not tiercel's handlers. Single-threaded on
+// /dev/fuse; one thread per CPU on the rings.
 #include "fs/fuse_ops.hpp"  // first: it sets FUSE_USE_VERSION for fuse_lowlevel.h
 
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/fuse_killpriv.hpp"
 #include "fs/fuse_uring.hpp"
 
 namespace {
@@ -45,6 +47,7 @@ std::mutex mu;  // ring queues answer on one thread per CPU
 std::map<fuse_ino_t, Node> nodes;
 fuse_ino_t next_ino = FUSE_ROOT_ID + 1;
 std::atomic<tiercel::fs::FuseUring*> rings{nullptr};
+tiercel::fs::KillPrivNegotiation killpriv;  // INIT comes on /dev/fuse; its answer goes through write_reply
 bool init_seen = false;
 
 void reply_entry(fuse_req_t req, const Node& node) {
@@ -317,6 +320,7 @@ void on_statfs(fuse_req_t req, fuse_ino_t) {
 }
 
 ssize_t write_reply(int fd, struct iovec* iov, int count, void*) {
+    killpriv.on_reply(iov, count);
     ssize_t written = 0;
     if (tiercel::fs::FuseUring* uring = rings.load(); uring && uring->reply(iov, count, written))
         return written;
@@ -387,6 +391,7 @@ int main(int argc, char** argv) {
             continue;
         if (received <= 0 || fuse_session_exited(session))
             break;
+        killpriv.on_request(buf.mem, static_cast<size_t>(received));
         fuse_session_process_buf(session, &buf);
         if (init_seen && use_rings && !uring) {  // the same order as FsService::start_uring
             use_rings = false;
